@@ -1,0 +1,131 @@
+# docket: build, deps, check, asan, bench, install, demo.
+#
+#   make            build (installs missing Debian packages first)
+#   make check      build and run every test; ends "N passed, N failed"
+#   make asan       the same under AddressSanitizer + UBSan
+#   make bench      benchmarks, with baselines measured in the same run
+#   make demo       build and play the demo flow on a local ledger
+#   make install PREFIX=/usr/local
+
+PREFIX ?= /usr/local
+BUILD ?= build
+CC ?= cc
+VERSION = 0.1.0
+
+WARN = -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+	-Wmissing-prototypes -Wstrict-prototypes -Wvla \
+	-Wno-format-truncation -Wno-missing-field-initializers
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
+	-DDOCKET_VERSION='"$(VERSION)"' -Ilib
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS) -Wl,--as-needed
+# Every executable is linked against every library with --as-needed, so
+# it depends at run time only on the ones its code really calls: `docket`
+# and `docket-lint` never load libgit2 or libcurl.
+LIBS = -lgit2 -lcurl -lyaml -ljq -ljansson -lsqlite3 -lcrypto -lz -lm \
+	-lpthread
+
+ifeq ($(SAN),1)
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+endif
+
+LIB_SRC = $(sort $(wildcard lib/*.c))
+LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
+# Objects every executable links (the table, parsing, the dispatcher).
+CMD_CORE = cmd/main.c cmd/commands.c cmd/parse-options.c
+# Helpers in an archive: linked only into commands that use them.
+CMD_HELP_SRC = cmd/run-command.c $(wildcard cmd/util-*.c) cmd/setup.c
+CMD_SRC = $(filter-out $(CMD_CORE) $(CMD_HELP_SRC),$(wildcard cmd/*.c))
+CMDS = $(notdir $(CMD_SRC:.c=))
+CMD_BINS = $(CMDS:%=$(BUILD)/libexec/docket/docket-%)
+UNIT_SRC = $(wildcard tests/unit/test-*.c)
+UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+HELPER_SRC = $(wildcard tests/helpers/*.c)
+HELPER_BINS = $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/%)
+BENCH_SRC = $(wildcard bench/*.c)
+BENCH_BINS = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+DEPS_STAMP = build/.deps-ok
+
+all: $(BUILD)/bin/docket $(CMD_BINS)
+
+$(DEPS_STAMP): tools/deps.sh
+	@mkdir -p build
+	@tools/deps.sh
+	@touch $@
+
+$(BUILD)/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libdocket.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libdocket-cmd.a: $(CMD_HELP_SRC:%.c=$(BUILD)/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+CORE_OBJ = $(CMD_CORE:%.c=$(BUILD)/%.o)
+ARCHIVES = $(BUILD)/libdocket-cmd.a $(BUILD)/libdocket.a
+
+$(BUILD)/bin/docket: $(CORE_OBJ) $(ARCHIVES)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CORE_OBJ) $(ARCHIVES)
+
+$(BUILD)/libexec/docket/docket-%: $(BUILD)/cmd/%.o $(CORE_OBJ) $(ARCHIVES)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(CORE_OBJ) $(ARCHIVES) $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libdocket.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libdocket.a \
+		-lcmocka $(LIBS)
+
+$(BUILD)/tests/%: tests/helpers/%.c $(BUILD)/libdocket.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libdocket.a $(LIBS)
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libdocket.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libdocket.a $(LIBS)
+
+tests-build: all $(UNIT_BINS) $(HELPER_BINS)
+
+check: tests-build
+	@DOCKET_BUILD=$(abspath $(BUILD)) tests/run.sh
+
+asan:
+	$(MAKE) BUILD=build/asan SAN=1 check
+
+bench: all $(BENCH_BINS)
+	@DOCKET_BUILD=$(abspath $(BUILD)) bench/run.sh
+
+demo: all
+	@DOCKET_BUILD=$(abspath $(BUILD)) tools/demo.sh
+
+format:
+	clang-format -i $(wildcard lib/*.[ch] cmd/*.[ch] tests/unit/*.c \
+		tests/helpers/*.c bench/*.c)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/docket
+	install -m 755 $(BUILD)/bin/docket $(DESTDIR)$(PREFIX)/bin/docket
+	install -m 755 $(CMD_BINS) $(DESTDIR)$(PREFIX)/libexec/docket/
+	if ls docs/*.[15] >/dev/null 2>&1; then \
+		install -d $(DESTDIR)$(PREFIX)/share/man/man1 \
+			$(DESTDIR)$(PREFIX)/share/man/man5; \
+		for m in docs/*.1; do [ -f "$$m" ] && install -m 644 "$$m" \
+			$(DESTDIR)$(PREFIX)/share/man/man1/; done; \
+		for m in docs/*.5; do [ -f "$$m" ] && install -m 644 "$$m" \
+			$(DESTDIR)$(PREFIX)/share/man/man5/; done; \
+	fi; true
+
+clean:
+	rm -rf build
+
+.PHONY: all check asan bench demo format install clean tests-build
+.SECONDARY:
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,1137 @@
+#include "ledger.h"
+#include "error.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <git2.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LEVELS 5 /* trees from the root to the leaf holding the record */
+
+enum sync_mode { SYNC_NONE, SYNC_FS, SYNC_FILE };
+
+struct dk_ledger {
+	git_repository *repo;
+	char *path;
+	char *gitdir;
+	int dirfd;
+	int lockfd;
+	enum sync_mode sync;
+	long lock_timeout_ms;
+	char ledger_id[65];
+	int format;
+	/* the head as last seen by this process, to append without rereads */
+	int cached;
+	git_oid head;
+	uint64_t seq;
+	char hash[65];
+	git_tree *trees[LEVELS];
+	char comps[LEVELS][8];
+};
+
+static int git_fail(int code, const char *what)
+{
+	const git_error *e = git_error_last();
+
+	return dk_error_set(code, "%s: %s", what,
+			    e && e->message ? e->message : "libgit2 error");
+}
+
+static int lib_init(void)
+{
+	static int done;
+
+	if (done)
+		return 0;
+	if (git_libgit2_init() < 0)
+		return git_fail(DK_ERROR, "libgit2 init");
+	/* docket does its own durability barriers (see barrier()). */
+	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 0);
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 1);
+	done = 1;
+	return 0;
+}
+
+void dk_record_path(char out[32], uint64_t seq)
+{
+	char d[16];
+
+	snprintf(d, sizeof(d), "%010llu", (unsigned long long)seq);
+	snprintf(out, 32, "%.2s/%.2s/%.2s/%.2s/%.2s.json", d, d + 2, d + 4,
+		 d + 6, d + 8);
+}
+
+static void seq_comps(char comps[LEVELS][8], uint64_t seq)
+{
+	char d[16];
+	int i;
+
+	snprintf(d, sizeof(d), "%010llu", (unsigned long long)seq);
+	for (i = 0; i < LEVELS; i++) {
+		comps[i][0] = d[2 * i];
+		comps[i][1] = d[2 * i + 1];
+		comps[i][2] = '\0';
+	}
+	strcat(comps[LEVELS - 1], ".json");
+}
+
+static void cache_drop(struct dk_ledger *l)
+{
+	int i;
+
+	for (i = 0; i < LEVELS; i++) {
+		git_tree_free(l->trees[i]);
+		l->trees[i] = NULL;
+	}
+	l->cached = 0;
+}
+
+void dk_record_free(struct dk_record *r)
+{
+	if (!r)
+		return;
+	json_decref(r->json);
+	free(r->bytes);
+	free(r);
+}
+
+static const char *str_field(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+int dk_record_parse(struct dk_record **out, const char *bytes, size_t len)
+{
+	struct dk_record *r;
+	json_error_t jerr;
+	json_t *v;
+	const char *prev;
+
+	*out = NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return dk_error_set(DK_ERROR, "out of memory");
+	r->bytes = malloc(len + 1);
+	if (!r->bytes) {
+		free(r);
+		return dk_error_set(DK_ERROR, "out of memory");
+	}
+	memcpy(r->bytes, bytes, len);
+	r->bytes[len] = '\0';
+	r->len = len;
+	dk_sha256_hex(r->hash, bytes, len);
+	if (!dk_utf8_valid(bytes, len)) {
+		dk_record_free(r);
+		return dk_error_set(DK_ETAMPERED, "record is not valid UTF-8");
+	}
+	r->json = json_loadb(bytes, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!r->json || !json_is_object(r->json)) {
+		dk_error_set(DK_ETAMPERED, "record is not a JSON object: %s",
+			     r->json ? "not an object" : jerr.text);
+		dk_record_free(r);
+		return DK_ETAMPERED;
+	}
+	v = json_object_get(r->json, "seq");
+	prev = str_field(r->json, "prev");
+	r->type = str_field(r->json, "type");
+	r->actor = str_field(r->json, "actor");
+	r->at = str_field(r->json, "at");
+	r->body = json_object_get(r->json, "body");
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || !prev ||
+	    strlen(prev) != 64 || !dk_is_hex(prev, 64) || !r->type ||
+	    !r->actor || !r->at || !json_is_object(r->body) ||
+	    !json_is_integer(json_object_get(r->json, "v"))) {
+		dk_record_free(r);
+		return dk_error_set(DK_ETAMPERED,
+				    "record lacks a required field "
+				    "(v, seq, prev, type, at, actor, body)");
+	}
+	r->seq = (uint64_t)json_integer_value(v);
+	memcpy(r->prev, prev, 65);
+	*out = r;
+	return 0;
+}
+
+static int remove_cb(const char *p, const struct stat *sb, int flag,
+		     struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static void remove_tree(const char *path)
+{
+	nftw(path, remove_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *dk_ledger_discover(const char *explicit_path)
+{
+	const char *env = getenv("DOCKET_LEDGER");
+	char cwd[PATH_MAX], try[PATH_MAX + 16];
+	struct stat st;
+
+	if (explicit_path && *explicit_path)
+		return strdup(explicit_path);
+	if (env && *env)
+		return strdup(env);
+	if (!getcwd(cwd, sizeof(cwd)))
+		return strdup(".docket");
+	for (;;) {
+		char *slash;
+
+		snprintf(try, sizeof(try), "%s/.docket", cwd);
+		if (stat(try, &st) == 0 && S_ISDIR(st.st_mode))
+			return strdup(try);
+		slash = strrchr(cwd, '/');
+		if (!slash || slash == cwd)
+			break;
+		*slash = '\0';
+	}
+	return strdup(".docket");
+}
+
+static int barrier(struct dk_ledger *l)
+{
+	if (l->sync != SYNC_FS)
+		return 0;
+	if (syncfs(l->dirfd) < 0)
+		return dk_error_set_errno(DK_EIO, "syncfs %s", l->gitdir);
+	return 0;
+}
+
+static void read_env(struct dk_ledger *l)
+{
+	const char *f = getenv("DOCKET_FSYNC");
+	const char *t = getenv("DOCKET_LOCK_TIMEOUT");
+
+	l->sync = SYNC_FS;
+	if (f && (!strcmp(f, "0") || !strcmp(f, "off") || !strcmp(f, "false")))
+		l->sync = SYNC_NONE;
+	else if (f && !strcmp(f, "file"))
+		l->sync = SYNC_FILE;
+	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, l->sync == SYNC_FILE);
+	l->lock_timeout_ms = 10000;
+	if (t && *t) {
+		char *end;
+		long v = strtol(t, &end, 10);
+		if (!*end && v >= 0)
+			l->lock_timeout_ms = v;
+	}
+}
+
+void dk_ledger_set_fsync(struct dk_ledger *l, int on)
+{
+	l->sync = on ? SYNC_FS : SYNC_NONE;
+	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 0);
+}
+
+static int open_dirs(struct dk_ledger *l)
+{
+	const char *gd = git_repository_path(l->repo);
+	size_t n = strlen(gd);
+
+	l->gitdir = strdup(gd);
+	if (!l->gitdir)
+		return dk_error_set(DK_ERROR, "out of memory");
+	if (n > 1 && l->gitdir[n - 1] == '/')
+		l->gitdir[n - 1] = '\0';
+	l->dirfd = open(l->gitdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (l->dirfd < 0)
+		return dk_error_set_errno(DK_EIO, "%s", l->gitdir);
+	return 0;
+}
+
+void dk_ledger_free(struct dk_ledger *l)
+{
+	if (!l)
+		return;
+	cache_drop(l);
+	if (l->lockfd >= 0)
+		close(l->lockfd);
+	if (l->dirfd >= 0)
+		close(l->dirfd);
+	git_repository_free(l->repo);
+	free(l->gitdir);
+	free(l->path);
+	free(l);
+}
+
+static struct dk_ledger *ledger_new(const char *path)
+{
+	struct dk_ledger *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	l->dirfd = -1;
+	l->lockfd = -1;
+	l->path = strdup(path);
+	if (!l->path) {
+		free(l);
+		return NULL;
+	}
+	read_env(l);
+	return l;
+}
+
+const char *dk_ledger_path(const struct dk_ledger *l)
+{
+	return l->path;
+}
+
+const char *dk_ledger_id(const struct dk_ledger *l)
+{
+	return l->ledger_id;
+}
+
+git_repository *dk_ledger__repo(struct dk_ledger *l)
+{
+	return l->repo;
+}
+
+/* --- locking --------------------------------------------------------- */
+
+static int lock_acquire(struct dk_ledger *l)
+{
+	double start = dk_mono_ms();
+	useconds_t nap = 200;
+
+	if (l->lockfd < 0) {
+		char p[PATH_MAX];
+
+		snprintf(p, sizeof(p), "%s/docket.lock", l->gitdir);
+		l->lockfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (l->lockfd < 0)
+			return dk_error_set_errno(DK_EIO, "cannot open %s", p);
+	}
+	for (;;) {
+		if (flock(l->lockfd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return dk_error_set_errno(DK_EIO, "flock");
+		if (dk_mono_ms() - start > (double)l->lock_timeout_ms)
+			return dk_error_set(
+				DK_ELOCKED,
+				"ledger is locked by another docket process "
+				"(waited %ld ms; set DOCKET_LOCK_TIMEOUT to "
+				"wait longer)",
+				l->lock_timeout_ms);
+		{
+			unsigned r;
+			dk_random(&r, sizeof(r));
+			usleep(nap / 2 + r % (nap + 1));
+		}
+		if (nap < 8000)
+			nap *= 2;
+	}
+}
+
+static void lock_release(struct dk_ledger *l)
+{
+	if (l->lockfd >= 0)
+		flock(l->lockfd, LOCK_UN);
+}
+
+/* Record in docket.lock that we are about to move the branch. */
+static void intent_set(struct dk_ledger *l, const git_oid *new_id)
+{
+	char line[128], hex[GIT_OID_HEXSZ + 1];
+	int n;
+
+	git_oid_tostr(hex, sizeof(hex), new_id);
+	n = snprintf(line, sizeof(line), "ref %ld %s\n", (long)getpid(), hex);
+	if (pwrite(l->lockfd, line, (size_t)n, 0) == n)
+		(void)ftruncate(l->lockfd, n);
+}
+
+static void intent_clear(struct dk_ledger *l)
+{
+	(void)ftruncate(l->lockfd, 0);
+}
+
+/*
+ * The branch's lock file exists while we hold the docket lock. If a
+ * docket process died moving the branch, docket.lock names the commit it
+ * was writing and the lock file holds a prefix of it: that lock is stale
+ * and safe to remove. Any other lock belongs to a git process; wait.
+ */
+static int ref_lock_recover(struct dk_ledger *l)
+{
+	char lockpath[PATH_MAX], intent[128], content[128], *sp;
+	ssize_t n, m;
+	int fd;
+
+	snprintf(lockpath, sizeof(lockpath), "%s/%s.lock", l->gitdir,
+		 DK_BRANCH);
+	n = pread(l->lockfd, intent, sizeof(intent) - 1, 0);
+	if (n <= 0)
+		return 0;
+	intent[n] = '\0';
+	if (strncmp(intent, "ref ", 4) || !(sp = strchr(intent + 4, ' ')))
+		return 0;
+	sp++;
+	sp[strcspn(sp, "\n")] = '\0';
+	fd = open(lockpath, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	m = read(fd, content, sizeof(content) - 1);
+	close(fd);
+	if (m < 0)
+		return 0;
+	content[m] = '\0';
+	if (m > 0 && content[m - 1] == '\n')
+		content[--m] = '\0';
+	if (strncmp(content, sp, (size_t)m))
+		return 0;
+	if (unlink(lockpath) < 0)
+		return 0;
+	intent_clear(l);
+	return 1;
+}
+
+/* --- reading --------------------------------------------------------- */
+
+static int read_head_oid(git_oid *out, struct dk_ledger *l)
+{
+	int rc = git_reference_name_to_id(out, l->repo, DK_BRANCH);
+
+	if (rc == GIT_ENOTFOUND)
+		return dk_error_set(DK_ENOTLEDGER,
+				    "%s is not a docket ledger (no %s branch)",
+				    l->path, DK_BRANCH);
+	if (rc < 0)
+		return git_fail(DK_EIO, "cannot read the ledger branch");
+	return 0;
+}
+
+static int read_blob_record(struct dk_record **out, struct dk_ledger *l,
+			    const git_oid *id)
+{
+	git_blob *blob = NULL;
+	int rc;
+
+	if (git_blob_lookup(&blob, l->repo, id) < 0)
+		return git_fail(DK_EIO, "cannot read record blob");
+	if ((size_t)git_blob_rawsize(blob) > DK_MAX_RECORD) {
+		git_blob_free(blob);
+		return dk_error_set(DK_ETAMPERED, "record blob is too large");
+	}
+	rc = dk_record_parse(out, git_blob_rawcontent(blob),
+			     (size_t)git_blob_rawsize(blob));
+	git_blob_free(blob);
+	return rc;
+}
+
+/* Descend the last entry of each tree: the newest record's path. */
+static int load_head(struct dk_ledger *l)
+{
+	git_commit *commit = NULL;
+	git_tree *t = NULL;
+	struct dk_record *r = NULL;
+	git_oid head;
+	int rc, i;
+
+	if ((rc = read_head_oid(&head, l)) < 0)
+		return rc;
+	if (l->cached && git_oid_equal(&head, &l->head))
+		return 0;
+	cache_drop(l);
+	if (git_commit_lookup(&commit, l->repo, &head) < 0)
+		return git_fail(DK_EIO, "cannot read the head commit");
+	if (git_commit_tree(&t, commit) < 0) {
+		git_commit_free(commit);
+		return git_fail(DK_EIO, "cannot read the head tree");
+	}
+	git_commit_free(commit);
+	for (i = 0; i < LEVELS; i++) {
+		size_t n = git_tree_entrycount(t);
+		const git_tree_entry *e;
+
+		l->trees[i] = t;
+		if (!n)
+			goto bad;
+		e = git_tree_entry_byindex(t, n - 1);
+		snprintf(l->comps[i], sizeof(l->comps[i]), "%s",
+			 git_tree_entry_name(e));
+		if (i < LEVELS - 1) {
+			if (git_tree_entry_type(e) != GIT_OBJECT_TREE)
+				goto bad;
+			if (git_tree_lookup(&t, l->repo,
+					    git_tree_entry_id(e)) < 0) {
+				rc = git_fail(DK_EIO, "cannot read a tree");
+				cache_drop(l);
+				return rc;
+			}
+		} else {
+			if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
+				goto bad;
+			rc = read_blob_record(&r, l, git_tree_entry_id(e));
+			if (rc < 0) {
+				cache_drop(l);
+				return rc;
+			}
+		}
+	}
+	{
+		char want[LEVELS][8];
+
+		seq_comps(want, r->seq);
+		for (i = 0; i < LEVELS; i++)
+			if (strcmp(want[i], l->comps[i]))
+				goto bad;
+	}
+	l->seq = r->seq;
+	memcpy(l->hash, r->hash, 65);
+	git_oid_cpy(&l->head, &head);
+	l->cached = 1;
+	dk_record_free(r);
+	return 0;
+bad:
+	dk_record_free(r);
+	cache_drop(l);
+	return dk_error_set(DK_ETAMPERED,
+			    "the head's tree is not a docket ledger layout; "
+			    "run 'docket verify'");
+}
+
+int dk_ledger_head(struct dk_head *out, struct dk_ledger *l)
+{
+	int rc = load_head(l);
+
+	if (rc < 0)
+		return rc;
+	out->seq = l->seq;
+	memcpy(out->hash, l->hash, 65);
+	git_oid_tostr(out->commit, sizeof(out->commit), &l->head);
+	memcpy(out->ledger_id, l->ledger_id, 65);
+	return 0;
+}
+
+int dk_ledger_read(struct dk_record **out, struct dk_ledger *l, uint64_t seq)
+{
+	git_tree_entry *e = NULL;
+	char path[32];
+	int rc;
+
+	*out = NULL;
+	if ((rc = load_head(l)) < 0)
+		return rc;
+	if (seq > l->seq)
+		return dk_error_set(DK_ENOTFOUND,
+				    "no record %llu (the head is %llu)",
+				    (unsigned long long)seq,
+				    (unsigned long long)l->seq);
+	dk_record_path(path, seq);
+	rc = git_tree_entry_bypath(&e, l->trees[0], path);
+	if (rc == GIT_ENOTFOUND)
+		return dk_error_set(DK_ETAMPERED, "record %llu is missing",
+				    (unsigned long long)seq);
+	if (rc < 0)
+		return git_fail(DK_EIO, "cannot read the tree");
+	rc = read_blob_record(out, l, git_tree_entry_id(e));
+	git_tree_entry_free(e);
+	if (rc == 0 && (*out)->seq != seq) {
+		dk_record_free(*out);
+		*out = NULL;
+		return dk_error_set(DK_ETAMPERED,
+				    "record at %s claims seq %llu", path,
+				    (unsigned long long)seq);
+	}
+	return rc;
+}
+
+int dk_ledger_foreach_reverse(struct dk_ledger *l, dk_record_cb cb,
+			      void *payload)
+{
+	uint64_t s;
+	int rc;
+
+	if ((rc = load_head(l)) < 0)
+		return rc;
+	for (s = l->seq + 1; s-- > 0;) {
+		struct dk_record *r;
+
+		if ((rc = dk_ledger_read(&r, l, s)) < 0)
+			return rc;
+		rc = cb(r, payload);
+		dk_record_free(r);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int dk_ledger_foreach(struct dk_ledger *l, uint64_t from, dk_record_cb cb,
+		      void *payload)
+{
+	uint64_t s, last;
+	int rc;
+
+	if ((rc = load_head(l)) < 0)
+		return rc;
+	last = l->seq;
+	for (s = from; s <= last; s++) {
+		struct dk_record *r;
+
+		if ((rc = dk_ledger_read(&r, l, s)) < 0)
+			return rc;
+		rc = cb(r, payload);
+		dk_record_free(r);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+struct find_state {
+	const char *hex;
+	size_t n;
+	struct dk_record *found;
+	int matches;
+};
+
+static int find_cb(const struct dk_record *r, void *payload)
+{
+	struct find_state *st = payload;
+
+	if (strncmp(r->hash, st->hex, st->n))
+		return 0;
+	st->matches++;
+	if (st->matches > 1)
+		return 1;
+	dk_record_parse(&st->found, r->bytes, r->len);
+	if (st->found)
+		st->found->seq = r->seq;
+	return st->n == 64;
+}
+
+int dk_ledger_find_hash(struct dk_record **out, struct dk_ledger *l,
+			const char *hex)
+{
+	struct find_state st = { hex, strlen(hex), NULL, 0 };
+	int rc;
+
+	*out = NULL;
+	if (st.n < 8 || st.n > 64 || !dk_is_hex(hex, st.n))
+		return dk_error_set(DK_EINVALID,
+				    "'%s' is not a record hash (8 to 64 "
+				    "lowercase hex digits)",
+				    hex);
+	rc = dk_ledger_foreach_reverse(l, find_cb, &st);
+	if (rc < 0) {
+		dk_record_free(st.found);
+		return rc;
+	}
+	if (st.matches > 1) {
+		dk_record_free(st.found);
+		return dk_error_set(DK_EINVALID,
+				    "hash prefix %s is ambiguous; give more "
+				    "digits",
+				    hex);
+	}
+	if (!st.found)
+		return dk_error_set(DK_ENOTFOUND, "no record with hash %s",
+				    hex);
+	*out = st.found;
+	return 0;
+}
+
+/* --- writing --------------------------------------------------------- */
+
+static int valid_type(const char *t)
+{
+	size_t i, n = strlen(t);
+
+	if (n == 0 || n > 64 || t[0] < 'a' || t[0] > 'z')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((t[i] >= 'a' && t[i] <= 'z') ||
+		      (t[i] >= '0' && t[i] <= '9') || t[i] == '_' ||
+		      t[i] == '.' || t[i] == '-'))
+			return 0;
+	return 1;
+}
+
+static void one_line(char *out, size_t outsz, const char *in)
+{
+	size_t i = 0, o = 0;
+
+	while (in && in[i] && o + 1 < outsz) {
+		unsigned char c = (unsigned char)in[i++];
+		out[o++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+	}
+	/* do not cut a UTF-8 sequence in half */
+	while (o > 0 && ((unsigned char)out[o - 1] & 0xc0) == 0x80 &&
+	       in[i] && ((unsigned char)in[i] & 0xc0) == 0x80)
+		o--;
+	if (o > 0 && ((unsigned char)out[o - 1] & 0xc0) == 0xc0 && in[i] &&
+	    ((unsigned char)in[i] & 0xc0) == 0x80)
+		o--;
+	out[o] = '\0';
+}
+
+static int serialize(char **out, size_t *len, uint64_t seq, const char *prev,
+		     const char *type, const char *at, const char *actor,
+		     json_t *body)
+{
+	json_t *rec = json_pack("{s:i, s:I, s:s, s:s, s:s, s:s, s:O}", "v",
+				DK_FORMAT_VERSION, "seq", (json_int_t)seq,
+				"prev", prev, "type", type, "at", at, "actor",
+				actor, "body", body);
+	char *s;
+	size_t n;
+
+	if (!rec)
+		return dk_error_set(DK_EINVALID,
+				    "cannot build the record (invalid UTF-8?)");
+	s = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(rec);
+	if (!s)
+		return dk_error_set(DK_EINVALID, "cannot serialize the record");
+	n = strlen(s);
+	if (n + 1 > DK_MAX_RECORD) {
+		free(s);
+		return dk_error_set(DK_EFULL,
+				    "record is larger than %d bytes",
+				    DK_MAX_RECORD);
+	}
+	s = realloc(s, n + 2);
+	s[n] = '\n';
+	s[n + 1] = '\0';
+	*out = s;
+	*len = n + 1;
+	return 0;
+}
+
+static void clean_ident(char *out, size_t outsz, const char *in)
+{
+	size_t o = 0;
+
+	for (; in && *in && o + 1 < outsz; in++) {
+		unsigned char c = (unsigned char)*in;
+		out[o++] = (c < 0x20 || c == '<' || c == '>') ? '_' : (char)c;
+	}
+	out[o] = '\0';
+	if (!o || !strcspn(out, " "))
+		snprintf(out, outsz, "docket");
+}
+
+/* Build the trees and commit for one record on top of the cached head. */
+static int write_commit(git_oid *commit_out, git_oid tree_ids[LEVELS],
+			struct dk_ledger *l, int genesis, uint64_t seq,
+			const char *bytes, size_t len, const char *msg,
+			const char *actor, int64_t when)
+{
+	char comps[LEVELS][8];
+	git_oid child;
+	git_signature *sig = NULL;
+	git_tree *root = NULL;
+	git_commit *parent = NULL;
+	char name[128];
+	int i, same = !genesis, rc = DK_ERROR;
+
+	seq_comps(comps, seq);
+	if (git_blob_create_from_buffer(&child, l->repo, bytes, len) < 0)
+		return git_fail(DK_EIO, "cannot write the record blob");
+	for (i = LEVELS - 1; i >= 0; i--) {
+		git_treebuilder *tb = NULL;
+		git_tree *base = NULL;
+		int k;
+
+		/* the tree at level i is shared with the head's path when
+		 * all components above it are equal */
+		if (same) {
+			int eq = 1;
+			for (k = 0; k < i; k++)
+				if (strcmp(comps[k], l->comps[k]))
+					eq = 0;
+			if (eq)
+				base = l->trees[i];
+		}
+		if (git_treebuilder_new(&tb, l->repo, base) < 0)
+			return git_fail(DK_ERROR, "treebuilder");
+		if (git_treebuilder_insert(NULL, tb, comps[i], &child,
+					   i == LEVELS - 1 ? GIT_FILEMODE_BLOB
+							   : GIT_FILEMODE_TREE) <
+			    0 ||
+		    git_treebuilder_write(&tree_ids[i], tb) < 0) {
+			git_treebuilder_free(tb);
+			return git_fail(DK_EIO, "cannot write a tree");
+		}
+		git_treebuilder_free(tb);
+		git_oid_cpy(&child, &tree_ids[i]);
+	}
+	clean_ident(name, sizeof(name), actor);
+	if (git_signature_new(&sig, name, "docket", (git_time_t)when, 0) < 0)
+		return git_fail(DK_EINVALID, "commit signature");
+	if (git_tree_lookup(&root, l->repo, &tree_ids[0]) < 0) {
+		rc = git_fail(DK_EIO, "cannot read the new tree");
+		goto done;
+	}
+	if (!genesis && git_commit_lookup(&parent, l->repo, &l->head) < 0) {
+		rc = git_fail(DK_EIO, "cannot read the head commit");
+		goto done;
+	}
+	if (git_commit_create(commit_out, l->repo, NULL, sig, sig, NULL, msg,
+			      root, genesis ? 0 : 1,
+			      (const git_commit **)&parent) < 0) {
+		rc = git_fail(DK_EIO, "cannot write the commit");
+		goto done;
+	}
+	rc = 0;
+done:
+	git_commit_free(parent);
+	git_tree_free(root);
+	git_signature_free(sig);
+	return rc;
+}
+
+static void default_summary(char *out, size_t outsz, const char *type,
+			    json_t *body, const char *given)
+{
+	const char *s = given;
+
+	if (!s)
+		s = str_field(body, "summary");
+	if (!s)
+		s = str_field(body, "text");
+	if (!s)
+		s = type;
+	one_line(out, outsz, s);
+}
+
+/* Move the branch from the cached head to new_id, compare-and-swap. */
+static int move_branch(struct dk_ledger *l, const git_oid *new_id,
+		       int genesis)
+{
+	git_reference *ref = NULL;
+	double start = dk_mono_ms();
+	int rc;
+
+	for (;;) {
+		if (genesis)
+			rc = git_reference_create(&ref, l->repo, DK_BRANCH,
+						  new_id, 0, NULL);
+		else
+			rc = git_reference_create_matching(
+				&ref, l->repo, DK_BRANCH, new_id, 1, &l->head,
+				NULL);
+		git_reference_free(ref);
+		ref = NULL;
+		if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS)
+			return dk_error_set(DK_ECONFLICT,
+					    "the ledger branch moved");
+		if (rc != GIT_ELOCKED)
+			break;
+		if (ref_lock_recover(l))
+			continue;
+		if (dk_mono_ms() - start > (double)l->lock_timeout_ms)
+			return dk_error_set(
+				DK_ELOCKED,
+				"%s/%s.lock exists: a git process is "
+				"updating the ledger, or one died; if none "
+				"is running, remove that file",
+				l->gitdir, DK_BRANCH);
+		usleep(2000);
+	}
+	if (rc < 0)
+		return git_fail(DK_EIO, "cannot move the ledger branch");
+	return 0;
+}
+
+static int append_locked(struct dk_append_result *out, struct dk_ledger *l,
+			 const char *type, const char *actor, json_t *body,
+			 const struct dk_append_opts *opts, int genesis)
+{
+	char *bytes = NULL, at[32], msg[512], summary[80], hash[65];
+	char prevhash[65];
+	git_oid commit_id, trees[LEVELS];
+	uint64_t seq;
+	int64_t now = dk_now();
+	size_t len = 0;
+	int rc, i;
+
+	if (!genesis) {
+		if ((rc = load_head(l)) < 0)
+			return rc;
+		if (opts && opts->check) {
+			struct dk_head h;
+
+			h.seq = l->seq;
+			memcpy(h.hash, l->hash, 65);
+			git_oid_tostr(h.commit, sizeof(h.commit), &l->head);
+			memcpy(h.ledger_id, l->ledger_id, 65);
+			if ((rc = opts->check(l, &h, body, opts->payload)))
+				return rc;
+		}
+		seq = l->seq + 1;
+		memcpy(prevhash, l->hash, 65);
+	} else {
+		seq = 0;
+		memset(prevhash, '0', 64);
+		prevhash[64] = '\0';
+	}
+	if (seq > 9999999999ULL)
+		return dk_error_set(DK_EFULL, "the ledger is full");
+	dk_format_time(at, now);
+	if ((rc = serialize(&bytes, &len, seq, prevhash, type, at, actor,
+			    body)) < 0)
+		return rc;
+	dk_sha256_hex(hash, bytes, len);
+	default_summary(summary, sizeof(summary), type, body,
+			opts ? opts->summary : NULL);
+	snprintf(msg, sizeof(msg),
+		 "%s: %s\n\nDocket-Seq: %llu\nDocket-Record: %s\n", type,
+		 summary, (unsigned long long)seq, hash);
+	rc = write_commit(&commit_id, trees, l, genesis, seq, bytes, len, msg,
+			  actor, now);
+	free(bytes);
+	if (rc < 0)
+		return rc;
+	/* the objects must be durable before the branch names them */
+	if ((rc = barrier(l)) < 0)
+		return rc;
+	intent_set(l, &commit_id);
+	rc = move_branch(l, &commit_id, genesis);
+	if (rc < 0) {
+		intent_clear(l);
+		cache_drop(l);
+		return rc;
+	}
+	/* and the branch durable before we say the record is there */
+	if ((rc = barrier(l)) < 0) {
+		cache_drop(l);
+		return rc;
+	}
+	intent_clear(l);
+
+	/* the new head becomes the cache */
+	{
+		char comps[LEVELS][8];
+
+		seq_comps(comps, seq);
+		cache_drop(l);
+		for (i = 0; i < LEVELS; i++) {
+			if (git_tree_lookup(&l->trees[i], l->repo,
+					    &trees[i]) < 0) {
+				cache_drop(l);
+				break;
+			}
+			memcpy(l->comps[i], comps[i], 8);
+		}
+		if (l->trees[LEVELS - 1]) {
+			git_oid_cpy(&l->head, &commit_id);
+			l->seq = seq;
+			memcpy(l->hash, hash, 65);
+			l->cached = 1;
+		}
+	}
+	if (out) {
+		out->seq = seq;
+		memcpy(out->hash, hash, 65);
+		git_oid_tostr(out->commit, sizeof(out->commit), &commit_id);
+	}
+	return 0;
+}
+
+int dk_ledger_append(struct dk_append_result *out, struct dk_ledger *l,
+		     const char *type, const char *actor, json_t *body,
+		     const struct dk_append_opts *opts)
+{
+	int rc, tries;
+
+	if (!type || !valid_type(type) || !strcmp(type, "genesis"))
+		return dk_error_set(DK_EINVALID, "invalid record type '%s'",
+				    type ? type : "");
+	if (!actor || !*actor || strlen(actor) > 256)
+		return dk_error_set(DK_EINVALID, "invalid actor");
+	if (!json_is_object(body))
+		return dk_error_set(DK_EINVALID, "record body is not an object");
+	if ((rc = lock_acquire(l)) < 0)
+		return rc;
+	for (tries = 0; tries < 50; tries++) {
+		rc = append_locked(out, l, type, actor, body, opts, 0);
+		if (rc != DK_ECONFLICT)
+			break;
+		usleep(1000u * (unsigned)(tries + 1));
+	}
+	lock_release(l);
+	return rc;
+}
+
+/* --- init and open ---------------------------------------------------- */
+
+static int check_genesis(struct dk_ledger *l)
+{
+	struct dk_record *g = NULL;
+	const char *fmt, *id;
+	json_t *v;
+	int rc;
+
+	if ((rc = dk_ledger_read(&g, l, 0)) < 0) {
+		if (rc == DK_ENOTLEDGER)
+			return rc;
+		dk_error_prefix("%s: cannot read the genesis record", l->path);
+		return rc == DK_ETAMPERED ? DK_ENOTLEDGER : rc;
+	}
+	v = json_object_get(g->json, "v");
+	fmt = str_field(g->body, "format");
+	id = str_field(g->body, "ledger_id");
+	if (!fmt || strcmp(fmt, "docket-ledger") || !g->type ||
+	    strcmp(g->type, "genesis") || !id || strlen(id) > 64) {
+		dk_record_free(g);
+		return dk_error_set(DK_ENOTLEDGER,
+				    "%s is not a docket ledger (no genesis "
+				    "record)",
+				    l->path);
+	}
+	if (json_integer_value(v) > DK_FORMAT_VERSION) {
+		rc = dk_error_set(DK_EVERSION,
+				  "%s uses ledger format %lld; this docket "
+				  "reads format %d: upgrade docket",
+				  l->path, (long long)json_integer_value(v),
+				  DK_FORMAT_VERSION);
+		dk_record_free(g);
+		return rc;
+	}
+	snprintf(l->ledger_id, sizeof(l->ledger_id), "%s", id);
+	l->format = (int)json_integer_value(v);
+	dk_record_free(g);
+	return 0;
+}
+
+int dk_ledger_open(struct dk_ledger **out, const char *path)
+{
+	struct dk_ledger *l;
+	struct stat st;
+	int rc;
+
+	*out = NULL;
+	if ((rc = lib_init()) < 0)
+		return rc;
+	if (stat(path, &st) < 0)
+		return dk_error_set(DK_ENOTLEDGER,
+				    "no ledger at %s; create one with "
+				    "'docket init %s' or name one with "
+				    "--ledger or DOCKET_LEDGER",
+				    path, path);
+	l = ledger_new(path);
+	if (!l)
+		return dk_error_set(DK_ERROR, "out of memory");
+	if (git_repository_open_ext(&l->repo, path,
+				    GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0) {
+		dk_ledger_free(l);
+		return dk_error_set(DK_ENOTLEDGER,
+				    "%s is not a docket ledger (not a git "
+				    "repository)",
+				    path);
+	}
+	if ((rc = open_dirs(l)) < 0 || (rc = check_genesis(l)) < 0) {
+		dk_ledger_free(l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
+
+static int dir_is_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int names = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			names++;
+	closedir(d);
+	return names == 0;
+}
+
+int dk_ledger_init(struct dk_ledger **out, const char *path,
+		   const struct dk_init_opts *opts)
+{
+	git_repository_init_options io = GIT_REPOSITORY_INIT_OPTIONS_INIT;
+	struct dk_ledger *l = NULL;
+	unsigned char idb[16];
+	char id[33], at[32];
+	json_t *body = NULL, *policy;
+	struct stat st;
+	git_config *cfg = NULL;
+	int rc, created = 0;
+
+	*out = NULL;
+	if ((rc = lib_init()) < 0)
+		return rc;
+	if (stat(path, &st) == 0) {
+		if (!S_ISDIR(st.st_mode) || !dir_is_empty(path))
+			return dk_error_set(DK_EEXISTS,
+					    "%s already exists and is not an "
+					    "empty directory; refusing to "
+					    "overwrite it",
+					    path);
+	} else {
+		created = 1;
+	}
+	l = ledger_new(path);
+	if (!l)
+		return dk_error_set(DK_ERROR, "out of memory");
+	io.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH |
+		   GIT_REPOSITORY_INIT_NO_REINIT;
+	io.initial_head = "main";
+	io.description = "docket ledger";
+	if (git_repository_init_ext(&l->repo, path, &io) < 0) {
+		rc = git_fail(DK_EIO, "cannot create the repository");
+		goto fail;
+	}
+	if (git_repository_config(&cfg, l->repo) == 0) {
+		git_config_set_bool(cfg, "core.logAllRefUpdates", 0);
+		git_config_set_string(cfg, "docket.format", "1");
+		git_config_free(cfg);
+	}
+	if ((rc = open_dirs(l)) < 0)
+		goto fail;
+	if ((rc = dk_random(idb, sizeof(idb))) < 0)
+		goto fail;
+	dk_hex(id, idb, sizeof(idb));
+	dk_format_time(at, dk_now());
+	policy = opts && opts->policy ? opts->policy : NULL;
+	body = json_pack("{s:s, s:s, s:s, s:O*}", "format", "docket-ledger",
+			 "ledger_id", id, "created", at, "policy", policy);
+	if (!policy)
+		json_object_set_new(body, "policy", json_object());
+	memcpy(l->ledger_id, id, 33);
+	if ((rc = lock_acquire(l)) < 0)
+		goto fail;
+	rc = append_locked(NULL, l, "genesis",
+			   opts && opts->actor ? opts->actor : "docket", body,
+			   NULL, 1);
+	lock_release(l);
+	json_decref(body);
+	body = NULL;
+	if (rc < 0)
+		goto fail;
+	l->format = DK_FORMAT_VERSION;
+	*out = l;
+	return 0;
+fail:
+	json_decref(body);
+	dk_ledger_free(l);
+	if (created)
+		remove_tree(path);
+	return rc;
+}

@@ -1,0 +1,47 @@
+#ifndef DK_VERIFY_H
+#define DK_VERIFY_H
+
+#include "ledger.h"
+
+struct dk_anchor {
+	uint64_t seq;
+	char hash[65];
+};
+
+typedef void (*dk_progress_cb)(uint64_t done, uint64_t total, void *payload);
+
+struct dk_verify_opts {
+	const struct dk_anchor *anchors;
+	size_t nanchors;
+	dk_progress_cb progress;
+	void *payload;
+};
+
+/*
+ * The verdict. code is 0 when everything holds, DK_ETAMPERED when the
+ * ledger was altered, DK_EIO when some object could not be read. The
+ * first bad record is named by seq (or -1 when the fault is not one
+ * record's) and the commit that carries it.
+ */
+struct dk_verify_report {
+	int code;
+	uint64_t records;
+	uint64_t bytes;
+	long long bad_seq;
+	char bad_commit[41];
+	char reason[512];
+	uint64_t head_seq;
+	char head_hash[65];
+	char head_commit[41];
+	char ledger_id[65];
+	size_t anchors_checked;
+};
+
+/* Parse "SEQ:HASH"; 0 or DK_EINVALID. */
+int dk_anchor_parse(struct dk_anchor *out, const char *s);
+
+/* Returns 0 when the check ran (see out->code), <0 if it could not. */
+int dk_verify(struct dk_verify_report *out, struct dk_ledger *l,
+	      const struct dk_verify_opts *opts);
+
+#endif
