@@ -192,7 +192,7 @@ class ObjectReader:
                     break
                 parts = line.split()
                 if len(parts) == 2 and parts[1] == b"missing":
-                    out[oid] = Unreadable("object %s is missing" % oid)
+                    out[oid] = Unreadable("object %s is missing or cannot be read" % oid)
                     done += 1
                     continue
                 if len(parts) != 3:
