@@ -32,8 +32,11 @@ int cmd_verify(struct dk_cmd_ctx *ctx)
 	}
 	list = dk_opt_list(&ctx->opts, "anchor", &n);
 	for (i = 0; i < n; i++)
-		if ((rc = dk_anchor_parse(&anchors[i], list[i])) < 0)
-			return dk_cmd_error(ctx, rc);
+		if (dk_anchor_parse(&anchors[i], list[i]) < 0) {
+			/* a bad --anchor is a bad command line: exit 2 */
+			dk_cmd_errorf(ctx, "%s", dk_error_last());
+			return DK_EXIT_USAGE;
+		}
 	vo.nanchors = (size_t)n;
 	if (!quiet && isatty(2))
 		vo.progress = progress;

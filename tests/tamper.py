@@ -21,6 +21,8 @@ usage: tamper.py LEDGER OP ARGS...
   commit-time SEQ DELTA shift the commit's author and committer time
   trailer SEQ KEY VALUE set trailer KEY (Docket-Seq, Docket-Record) to VALUE
   subject SEQ TEXT      replace the commit subject
+  set-field SEQ KEY JSON  set a top-level field of record SEQ (the record is
+                        re-serialized and its Docket-Record trailer fixed)
   truncate SEQ          move the branch back so that SEQ is the head
   rewrite-from SEQ      rewrite records SEQ..head with a changed body and a
                         fully consistent chain (new prev, hashes, trailers)
@@ -208,6 +210,14 @@ def main(argv):
         k = int(args[0])
         msg = items[k]["message"]
         items[k]["message"] = args[1].encode() + msg[msg.index(b"\n"):]
+        rebuild(gitdir, items, k)
+    elif op == "set-field":
+        k = int(args[0])
+        obj = json.loads(items[k]["record"])
+        obj[args[1]] = json.loads(args[2])
+        items[k]["record"] = canonical(obj)
+        items[k]["message"] = set_trailer(items[k]["message"], "Docket-Record",
+                                          record_hash(items[k]["record"]))
         rebuild(gitdir, items, k)
     elif op == "truncate":
         k = int(args[0])
