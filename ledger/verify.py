@@ -51,6 +51,7 @@ NUL_ESCAPE_RE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 SURROGATE_ESCAPE_RE = re.compile(r"\\u[dD][89a-fA-F]")
 MODE_TREE, MODE_BLOB = b"40000", b"100644"
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+MAX_DEPTH = 2048  # values nested, scalars included; the record is at depth 1
 
 
 class Bad(Exception):
@@ -307,6 +308,21 @@ def _no_duplicates(pairs):
     return d
 
 
+def json_depth(v):
+    """The depth of the deepest value in v, v itself at depth 1, scalars
+    counted (as jansson counts); iterative."""
+    deepest, todo = 0, [(v, 1)]
+    while todo:
+        x, d = todo.pop()
+        deepest = max(deepest, d)
+        if isinstance(x, dict):
+            x = x.values()
+        elif not isinstance(x, list):
+            continue
+        todo.extend((y, d + 1) for y in x)
+    return deepest
+
+
 def parse_record(data):
     """Parse a record's bytes (FORMAT.md, Records). Returns the object or
     raises ValueError with the reason."""
@@ -324,6 +340,8 @@ def parse_record(data):
         raise ValueError("record is not a JSON object: %s" % e)
     if not isinstance(obj, dict):
         raise ValueError("record is not a JSON object: not an object")
+    if text.count("[") + text.count("{") >= MAX_DEPTH and json_depth(obj) > MAX_DEPTH:
+        raise ValueError("record is not a JSON object: nested deeper than %d" % MAX_DEPTH)
     if SURROGATE_ESCAPE_RE.search(text):
         try:
             json.dumps(obj, ensure_ascii=False).encode("utf-8")
@@ -688,6 +706,9 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    # json's decoder recurses; let it reach past MAX_DEPTH so that the
+    # limit, not the interpreter, decides
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 3 * MAX_DEPTH))
     try:
         sys.exit(main(sys.argv[1:]))
     except BrokenPipeError:

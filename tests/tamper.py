@@ -21,6 +21,8 @@ usage: tamper.py LEDGER OP ARGS...
   commit-time SEQ DELTA shift the commit's author and committer time
   trailer SEQ KEY VALUE set trailer KEY (Docket-Seq, Docket-Record) to VALUE
   subject SEQ TEXT      replace the commit subject
+  set-record SEQ FILE   replace record SEQ's bytes with FILE's, exactly (the
+                        Docket-Record trailer is fixed)
   set-field SEQ KEY JSON  set a top-level field of record SEQ (the record is
                         re-serialized and its Docket-Record trailer fixed)
   truncate SEQ          move the branch back so that SEQ is the head
@@ -210,6 +212,13 @@ def main(argv):
         k = int(args[0])
         msg = items[k]["message"]
         items[k]["message"] = args[1].encode() + msg[msg.index(b"\n"):]
+        rebuild(gitdir, items, k)
+    elif op == "set-record":
+        k = int(args[0])
+        with open(args[1], "rb") as f:
+            items[k]["record"] = f.read()
+        items[k]["message"] = set_trailer(items[k]["message"], "Docket-Record",
+                                          record_hash(items[k]["record"]))
         rebuild(gitdir, items, k)
     elif op == "set-field":
         k = int(args[0])
