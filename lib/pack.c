@@ -1,12 +1,12 @@
 #include "pack.h"
 #include "error.h"
+#include "sha.h"
 #include "util.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,17 +27,15 @@ static const char *type_name(enum dk_obj_type t)
 
 void dk_obj_hash(struct dk_obj *o)
 {
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	struct dk_sha1 c;
 	char hdr[32];
 	int n =
 	    snprintf(hdr, sizeof(hdr), "%s %zu", type_name(o->type), o->len);
-	unsigned int outl = 20;
 
-	EVP_DigestInit_ex(c, EVP_sha1(), NULL);
-	EVP_DigestUpdate(c, hdr, (size_t)n + 1);
-	EVP_DigestUpdate(c, o->data, o->len);
-	EVP_DigestFinal_ex(c, o->id, &outl);
-	EVP_MD_CTX_free(c);
+	dk_sha1_init(&c);
+	dk_sha1_update(&c, hdr, (size_t)n + 1);
+	dk_sha1_update(&c, o->data, o->len);
+	dk_sha1_final(o->id, &c);
 }
 
 struct buf {
@@ -88,9 +86,11 @@ static uint32_t get_be32(const unsigned char *p)
 
 static void sha1(unsigned char out[20], const void *d, size_t n)
 {
-	unsigned int outl = 20;
+	struct dk_sha1 c;
 
-	EVP_Digest(d, n, out, &outl, EVP_sha1(), NULL);
+	dk_sha1_init(&c);
+	dk_sha1_update(&c, d, n);
+	dk_sha1_final(out, &c);
 }
 
 /* One entry of an index being built. */
