@@ -121,9 +121,19 @@ def parse_args(argv):
 # --- git access -------------------------------------------------------------
 
 
+def git_env(**extra):
+    """The environment for git: nothing from the caller's GIT_* variables
+    (which could point git at other objects), and git's replace refs
+    off, so that git shows the objects as stored."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env["GIT_NO_REPLACE_OBJECTS"] = "1"
+    env.update(extra)
+    return env
+
+
 def git(gitdir, *args, check=True):
     p = subprocess.run(["git", "--git-dir", gitdir] + list(args),
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=git_env())
     if check and p.returncode != 0:
         raise RuntimeError(p.stderr.decode("utf-8", "replace").strip())
     return p
@@ -141,7 +151,7 @@ class ObjectReader:
         self.proc = subprocess.Popen(
             ["git", "--git-dir", self.gitdir, "cat-file", "--batch"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, bufsize=1 << 16)
+            stderr=subprocess.PIPE, bufsize=1 << 16, env=git_env())
 
     def close(self):
         if self.proc:
@@ -420,29 +430,36 @@ class Verifier:
             raise Bad("tampered", None, None, "cannot read %s: reference not found" % BRANCH)
         head = p.stdout.decode().strip()
         self.head_commit = head
-        p = git(self.gitdir, "rev-list", "--first-parent", "--parents", head, check=False)
+        # rev-list is fast, but may take parents from a commit-graph file
+        # or honour grafts; the commits themselves decide, so a walk that
+        # disagrees with them is redone one commit at a time
+        p = git(self.gitdir, "rev-list", "--first-parent", head, check=False)
         ids = None
         if p.returncode == 0:
-            ids = [ln.split()[0] for ln in p.stdout.decode("ascii").split("\n") if ln]
-        else:
-            ids = self.walk_slowly(head)
-        # every commit is read and checked first, newest first, as a
-        # commit that cannot be read leaves the seq of everything unknown
+            ids = p.stdout.decode("ascii").split()
+            commits = self.read_commits(ids)
+            if commits is None:
+                ids = None
+        if ids is None:
+            ids, commits = self.walk_slowly(head)
+        ids.reverse()
+        return ids, commits
+
+    def read_commits(self, ids):
+        """Read and check every commit, newest first (a commit that cannot
+        be read leaves the seq of every record unknown). None when a
+        commit's first parent is not the next id."""
         commits = {}
         for k in range(0, len(ids), 1000):
             got = self.reader.read_many(ids[k:k + 1000])
             for oid in ids[k:k + 1000]:
-                obj = got[oid]
-                commits[oid] = self.check_commit_object(oid, obj)
+                commits[oid] = self.check_commit_object(oid, got[oid])
         for n, oid in enumerate(ids):
-            c = commits[oid]
             want = ids[n + 1] if n + 1 < len(ids) else None
-            have = c["parents"][0] if c["parents"] else None
-            if have != want:
-                raise Bad("unreadable", None, oid,
-                          "git rev-list and the commit disagree on its parent")
-        ids.reverse()
-        return ids, commits
+            ps = commits[oid]["parents"]
+            if (ps[0] if ps else None) != want:
+                return None
+        return commits
 
     def check_commit_object(self, oid, obj):
         if isinstance(obj, Unreadable):
@@ -459,15 +476,17 @@ class Verifier:
         return c
 
     def walk_slowly(self, head):
-        """rev-list failed: walk from the head one commit at a time to name
-        the commit that cannot be read."""
-        ids, cur = [], head
+        """Follow first parents one commit at a time."""
+        ids, commits, cur = [], {}, head
         while cur:
+            if cur in commits:
+                raise Bad("tampered", None, cur, "the commit chain has a cycle")
             ids.append(cur)
             obj = self.reader.read_many([cur])[cur]
             c = self.check_commit_object(cur, obj)
+            commits[cur] = c
             cur = c["parents"][0] if c["parents"] else None
-        raise Bad("unreadable", None, head, "git rev-list cannot walk %s" % BRANCH)
+        return ids, commits
 
     def run(self):
         ids, commits = self.chain()
@@ -640,7 +659,7 @@ def find_gitdir(path):
         return None
     p = subprocess.run(["git", "-C", path, "rev-parse", "--absolute-git-dir"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       env=dict(os.environ, GIT_CEILING_DIRECTORIES=os.path.dirname(os.path.abspath(path))))
+                       env=git_env(GIT_CEILING_DIRECTORIES=os.path.dirname(os.path.abspath(path))))
     if p.returncode != 0:
         return None
     gitdir = p.stdout.decode().strip()

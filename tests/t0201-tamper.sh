@@ -207,10 +207,26 @@ test_expect_success 'a loose object whose content does not hash to its name: tam
 	both_say tampered 6 X
 '
 test_expect_success 'a missing object: unreadable' '
-	rm -rf X && cp -r B X &&
-	blob=$(git -C X rev-parse main:00/00/00/00/07.json) &&
-	rm -f X/objects/$(echo $blob | cut -c1-2)/$(echo $blob | cut -c3-) &&
+	rm -rf X && cp -r B X && $TAMPER X remove-object 7 &&
+	test_must_fail git -C X fsck --strict &&
 	both_say unreadable 7 X
+'
+test_expect_success 'a record damaged inside a pack: unreadable' '
+	rm -rf X && cp -r B X && git -C X repack -adq &&
+	$TAMPER X corrupt-pack 8 &&
+	test_must_fail git -C X fsck --strict &&
+	both_say unreadable 8 X
+'
+test_expect_success 'a record damaged inside one of the small append packs' '
+	rm -rf X && cp -r B X &&
+	$TAMPER X corrupt-pack 9 &&
+	both_say unreadable 9 X
+'
+test_expect_success 'an exploded (all loose) ledger verifies' '
+	rm -rf X && cp -r B X && $TAMPER X explode &&
+	test -z "$(find X/objects/pack -name "*.pack")" &&
+	git -C X fsck --strict --no-dangling &&
+	both_say ok none X
 '
 test_expect_success 'no refs/heads/main: tampered, no record named' '
 	rm -rf X && cp -r B X && git -C X update-ref -d refs/heads/main &&

@@ -28,8 +28,12 @@ usage: tamper.py LEDGER OP ARGS...
   truncate SEQ          move the branch back so that SEQ is the head
   rewrite-from SEQ      rewrite records SEQ..head with a changed body and a
                         fully consistent chain (new prev, hashes, trailers)
+  explode               unpack every pack into loose objects
   corrupt-loose SEQ     damage the loose object file of record SEQ's blob
+                        (packs are exploded first)
   mismatch-loose SEQ    replace record SEQ's loose blob with another object
+  remove-object SEQ     delete record SEQ's blob from the repository
+  corrupt-pack SEQ      damage record SEQ's blob inside its pack
 """
 
 import hashlib
@@ -153,6 +157,54 @@ def loose_path(gitdir, oid):
     return os.path.join(gitdir, "objects", oid[:2], oid[2:])
 
 
+def explode(gitdir):
+    """Turn every pack into loose objects (git unpack-objects)."""
+    pdir = os.path.join(gitdir, "objects", "pack")
+    if not os.path.isdir(pdir):
+        return
+    packs = [f for f in os.listdir(pdir) if f.endswith(".pack")]
+    if not packs:
+        return
+    hold = os.path.join(gitdir, "tamper-packs")
+    os.makedirs(hold, exist_ok=True)
+    for f in os.listdir(pdir):
+        os.rename(os.path.join(pdir, f), os.path.join(hold, f))
+    for f in packs:
+        with open(os.path.join(hold, f), "rb") as pf:
+            git(gitdir, "unpack-objects", "-q", input=pf.read())
+    for f in os.listdir(hold):
+        os.unlink(os.path.join(hold, f))
+    os.rmdir(hold)
+
+
+def blob_of(gitdir, items, k):
+    return git(gitdir, "rev-parse", "%s:%s" % (items[k]["commit"], path_of(k))).decode().strip()
+
+
+def corrupt_in_pack(gitdir, oid):
+    pdir = os.path.join(gitdir, "objects", "pack")
+    for f in sorted(os.listdir(pdir)):
+        if not f.endswith(".idx"):
+            continue
+        idx = os.path.join(pdir, f)
+        out = git(gitdir, "verify-pack", "-v", idx).decode()
+        for ln in out.splitlines():
+            parts = ln.split()
+            if parts and parts[0] == oid:
+                in_pack, offset = int(parts[3]), int(parts[4])
+                pack = idx[:-4] + ".pack"
+                os.chmod(pack, 0o644)
+                with open(pack, "r+b") as pf:
+                    # the middle of the object's deflate stream
+                    pos = offset + in_pack // 2
+                    pf.seek(pos)
+                    b = pf.read(4)
+                    pf.seek(pos)
+                    pf.write(bytes(x ^ 0xff for x in b))
+                return
+    sys.exit("tamper.py: %s is in no pack" % oid)
+
+
 def main(argv):
     if len(argv) < 3:
         sys.exit(__doc__)
@@ -245,9 +297,20 @@ def main(argv):
             msg = set_trailer(items[i]["message"], "Docket-Record", prev)
             items[i]["message"] = msg
         rebuild(gitdir, items, k)
+    elif op == "explode":
+        explode(gitdir)
+    elif op == "remove-object":
+        k = int(args[0])
+        oid = blob_of(gitdir, items, k)
+        explode(gitdir)
+        os.unlink(loose_path(gitdir, oid))
+    elif op == "corrupt-pack":
+        k = int(args[0])
+        corrupt_in_pack(gitdir, blob_of(gitdir, items, k))
     elif op in ("corrupt-loose", "mismatch-loose"):
         k = int(args[0])
-        oid = git(gitdir, "rev-parse", "%s:%s" % (items[k]["commit"], path_of(k))).decode().strip()
+        oid = blob_of(gitdir, items, k)
+        explode(gitdir)
         p = loose_path(gitdir, oid)
         if not os.path.exists(p):
             sys.exit("tamper.py: %s is not a loose object" % oid)
