@@ -59,6 +59,16 @@ test_expect_success 'refs other than main are ignored' '
 	both_ok L10 10
 '
 
+test_expect_success 'git replace refs and the caller'"'"'s GIT_DIR change nothing' '
+	rm -rf R && cp -r L10 R &&
+	b5=$(git -C R rev-parse main:00/00/00/00/05.json) &&
+	b6=$(git -C R rev-parse main:00/00/00/00/06.json) &&
+	git -C R replace -f $b5 $b6 &&
+	test "$(git -C R cat-file blob $b5 | jq .seq)" = 6 &&
+	both_ok R 10 &&
+	GIT_DIR=$PWD/L1 GIT_OBJECT_DIRECTORY=$PWD/L1/objects both_ok R 10
+'
+
 test_expect_success 'appending after a repack still verifies' '
 	docket note --ledger L100 "after gc" >/dev/null &&
 	both_ok L100 101
