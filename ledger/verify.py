@@ -262,26 +262,66 @@ def parse_commit(data):
     return c
 
 
-def parse_tree(data, rawlen):
-    """Returns (entries, index) or None when malformed; entries is a list
-    of (name, mode, oid) with modes without leading zeros."""
+class Tree:
+    """A parsed tree: entries (name, mode, oid) in stored order, modes
+    without leading zeros; index maps a name to its position. A tree
+    parsed as "its hint plus or but one entry" remembers which (the
+    hint's oid as base, the entry's name as changed), which makes the
+    comparison with that tree free."""
+
+    __slots__ = ("oid", "entries", "index", "raw", "last_off", "base", "changed")
+
+    def __init__(self, entries, index, raw, last_off, base=None, changed=None):
+        self.oid = None
+        self.entries, self.index, self.raw = entries, index, raw
+        self.last_off, self.base, self.changed = last_off, base, changed
+
+
+def parse_tree(data, rawlen, hint=None):
+    """Parse a tree object; None when malformed (git's tree format; two
+    entries may not share a name). `hint`, a parsed tree that this one
+    probably extends (the previous record's tree at the same level), only
+    makes parsing faster: the result is the same with or without it."""
+    one = TREE_ENTRY_RE[rawlen]
+    if hint is not None and hint.oid is not None:
+        hr = hint.raw
+        if len(data) > len(hr) and data.startswith(hr):
+            # the hint plus one entry at the end
+            m = one.fullmatch(data, len(hr))
+            if m and m.group(2) not in hint.index:
+                e = (m.group(2), m.group(1), m.group(3))
+                index = hint.index.copy()
+                index[e[0]] = len(hint.entries)
+                return Tree(hint.entries + [e], index, data, len(hr), hint.oid, e[0])
+        lo = hint.last_off
+        if hint.entries and data.startswith(hr[:lo]):
+            # the hint with its last entry changed
+            m = one.fullmatch(data, lo)
+            if m and m.group(2) == hint.entries[-1][0]:
+                e = (m.group(2), m.group(1), m.group(3))
+                return Tree(hint.entries[:-1] + [e], hint.index, data, lo, hint.oid, e[0])
     if not TREE_FULL_RE[rawlen].fullmatch(data):
         return None
-    entries = [(n, m, o) for m, n, o in TREE_ENTRY_RE[rawlen].findall(data)]
+    entries, last_off = [], 0
+    for m in one.finditer(data):
+        entries.append((m.group(2), m.group(1), m.group(3)))
+        last_off = m.start()
     index = {e[0]: k for k, e in enumerate(entries)}
     if len(index) != len(entries):
         return None  # two entries with one name
-    return entries, index
+    return Tree(entries, index, data, last_off)
 
 
 def same_but(t, p, name):
     """Is tree t equal to tree p except for the entry `name`? p may be None
     (the empty tree)."""
-    te, ti = t
+    if p is not None and t.base is not None and t.base == p.oid and t.changed == name:
+        return True
+    te, ti = t.entries, t.index
     if p is None:
         pe, pi = [], {}
     else:
-        pe, pi = p
+        pe, pi = p.entries, p.index
     a = ti.get(name)
     b = pi.get(name)
     if a is not None:
@@ -416,6 +456,7 @@ class Verifier:
         self.prev_hash = ZERO_HASH
         self.prev_root = None  # the parent's root tree, parsed
         self.prev_parsed = {}  # the parent's path trees: oid -> parsed
+        self.hints = [None] * LEVELS  # parsing hints, see parse_tree
         fmt = git(gitdir, "rev-parse", "--show-object-format", check=False)
         self.algo = fmt.stdout.decode().strip() if fmt.returncode == 0 else "sha1"
         if self.algo not in ("sha1", "sha256"):
@@ -507,6 +548,7 @@ class Verifier:
         level_ids = [commits[c]["tree"] for c in ids]
         paths = [record_comps(base + j) for j in range(len(ids))]
         parsed = dict(self.prev_parsed)
+        hints = self.hints  # the previous commit's tree at each level
         for lvl in range(LEVELS + 1):
             need = [x for x in level_ids if x is not None and x not in objs]
             objs.update(self.reader.read_many(need))
@@ -519,13 +561,17 @@ class Verifier:
                     nxt.append(None)
                     continue
                 if tid not in parsed:
-                    parsed[tid] = parse_tree(o[1], self.rawlen)
+                    t = parse_tree(o[1], self.rawlen, hints[lvl])
+                    if t is not None:
+                        t.oid = tid
+                    parsed[tid] = t
                 t = parsed[tid]
                 if t is None:
                     nxt.append(None)
                     continue
-                k = t[1].get(paths[j][lvl])
-                nxt.append(t[0][k][2].hex() if k is not None else None)
+                hints[lvl] = t
+                k = t.index.get(paths[j][lvl])
+                nxt.append(t.entries[k][2].hex() if k is not None else None)
             level_ids = nxt
         for j, cid in enumerate(ids):
             self.check_one(base + j, cid, commits[cid], paths[j], objs, parsed)
@@ -547,6 +593,8 @@ class Verifier:
         t = parsed.get(tid)
         if t is None:
             t = parse_tree(o[1], self.rawlen)
+            if t is not None:
+                t.oid = tid
             parsed[tid] = t
         if t is None:
             raise Bad("tampered", seq, cid, "malformed tree object")
@@ -565,10 +613,10 @@ class Verifier:
             leaf = i == LEVELS - 1
             name = comps[i]
             new_trees[tids[i]] = t
-            k = t[1].get(name)
-            te = t[0][k] if k is not None else None
-            pk = p[1].get(name) if p is not None else None
-            pe = p[0][pk] if pk is not None else None
+            k = t.index.get(name)
+            te = t.entries[k] if k is not None else None
+            pk = p.index.get(name) if p is not None else None
+            pe = p.entries[pk] if pk is not None else None
             if te is None:
                 raise Bad("tampered", seq, cid, "the commit's tree has no record %d" % seq)
             if not same_but(t, p, name):
