@@ -468,6 +468,8 @@ class Verifier:
     def chain(self):
         p = git(self.gitdir, "rev-parse", "--verify", "--quiet", BRANCH, check=False)
         if p.returncode != 0:
+            if self.ref_present():
+                raise Bad("unreadable", None, None, "cannot read %s: corrupted reference" % BRANCH)
             raise Bad("tampered", None, None, "cannot read %s: reference not found" % BRANCH)
         head = p.stdout.decode().strip()
         self.head_commit = head
@@ -478,13 +480,26 @@ class Verifier:
         ids = None
         if p.returncode == 0:
             ids = p.stdout.decode("ascii").split()
+        if ids and ids[0] == head:
             commits = self.read_commits(ids)
             if commits is None:
                 ids = None
+        else:
+            ids = None  # rev-list failed, or the head is not a commit
         if ids is None:
             ids, commits = self.walk_slowly(head)
         ids.reverse()
         return ids, commits
+
+    def ref_present(self):
+        """Is there a (perhaps unreadable) refs/heads/main?"""
+        if os.path.lexists(os.path.join(self.gitdir, BRANCH)):
+            return True
+        try:
+            with open(os.path.join(self.gitdir, "packed-refs"), "rb") as f:
+                return any(ln.rstrip(b"\n").endswith(b" " + BRANCH.encode()) for ln in f)
+        except OSError:
+            return False
 
     def read_commits(self, ids):
         """Read and check every commit, newest first (a commit that cannot

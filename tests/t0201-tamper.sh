@@ -2,190 +2,12 @@
 # The tamper matrix: every change is made through git itself (so git
 # stays consistent) and must be caught by BOTH `docket verify` and the
 # independent ledger/verify.py, with the same verdict, the same first bad
-# record and the same exit code; and again after `git repack -ad`.
+# record and the same exit code (t0204 repeats the matrix after `git
+# repack -ad`); then damaged objects and refs.
 . "$(dirname "$0")/lib.sh"
+. "$SRC/tests/tamper-lib.sh"
+. "$SRC/tests/tamper-matrix.sh"
 
-TAMPER="python3 $SRC/tests/tamper.py"
-VERIFY_PY="python3 $SRC/ledger/verify.py"
-
-# both_say VERDICT SEQ|none LEDGER [--anchor SEQ:HASH]...
-both_say() {
-	bs_want=$1 bs_seq=$2 bs_l=$3
-	shift 3
-	case $bs_want in
-	ok) bs_code=0 ;;
-	tampered) bs_code=10 ;;
-	unreadable) bs_code=11 ;;
-	*) bs_code=$bs_want ;;
-	esac
-	test_expect_code $bs_code docket verify --ledger "$bs_l" --json "$@" >c.json &&
-	test_expect_code $bs_code $VERIFY_PY --json "$@" "$bs_l" >p.json &&
-	printf "%s\t%s\n" "$bs_want" "$bs_seq" >want.out &&
-	jq -r '[.verdict, (.first_bad.seq // "none" | tostring)] | @tsv' \
-		c.json >c.out &&
-	jq -r '[.verdict, (.first_bad.seq // "none" | tostring)] | @tsv' \
-		p.json >p.out &&
-	test_cmp want.out c.out &&
-	test_cmp want.out p.out &&
-	jq -c "del(.first_bad.reason)" c.json >c.cmp &&
-	jq -c "del(.first_bad.reason)" p.json >p.cmp &&
-	test_cmp c.cmp p.cmp
-}
-
-# tamper_case VERDICT SEQ OP ARGS...: on a fresh copy X of the base
-# ledger B, loose and then packed; git fsck --strict stays clean.
-tamper_case() {
-	tc_v=$1 tc_s=$2
-	shift 2
-	rm -rf X && cp -r B X &&
-	$TAMPER X "$@" &&
-	git -C X fsck --strict --no-dangling &&
-	both_say "$tc_v" "$tc_s" X $ANCHORS &&
-	git -C X repack -adq &&
-	git -C X prune &&
-	both_say "$tc_v" "$tc_s" X $ANCHORS
-}
-ANCHORS=
-
-test_expect_success 'setup: a ledger of 12 records' '
-	make_ledger B &&
-	for i in 1 2 3 4 5 6 7 8 9 10 11; do
-		docket note --ledger B "note number $i" >/dev/null || exit 1
-	done &&
-	both_say ok none B &&
-	jq -e ".records == 12 and .head_seq == 11" p.json
-'
-
-test_expect_success 'untouched copy: ok, and the same JSON from both' '
-	rm -rf X && cp -r B X && both_say ok none X &&
-	git -C X repack -adq && both_say ok none X
-'
-
-test_expect_success 'a changed byte in the middle of a record body' '
-	tamper_case tampered 5 edit-byte 5 body
-'
-test_expect_success 'a changed byte in the middle of a record (a field name)' '
-	tamper_case tampered 5 edit-byte 5 mid
-'
-test_expect_success 'a changed first byte of a record' '
-	tamper_case tampered 5 edit-byte 5 0
-'
-test_expect_success 'a changed byte in the genesis record' '
-	tamper_case tampered 0 edit-byte 0 body
-'
-test_expect_success 'a changed first byte of the genesis record' '
-	tamper_case tampered 0 edit-byte 0 0
-'
-test_expect_success 'a changed byte with its trailer fixed: the next prev breaks' '
-	tamper_case tampered 6 edit-byte 5 body --fix-trailer
-'
-test_expect_success 'a changed genesis with its trailer fixed: record 1 breaks' '
-	tamper_case tampered 1 edit-byte 0 body --fix-trailer
-'
-test_expect_success 'a deleted record' '
-	tamper_case tampered 4 delete 4
-'
-test_expect_success 'the last record deleted (same as truncation): not detectable without an anchor' '
-	tamper_case ok none delete 11
-'
-test_expect_success 'two records swapped' '
-	tamper_case tampered 3 swap 3 4
-'
-test_expect_success 'two distant records swapped' '
-	tamper_case tampered 2 swap 2 9
-'
-test_expect_success 'a well-formed record inserted: the next one breaks' '
-	tamper_case tampered 7 insert 6
-'
-test_expect_success 'an extra file slipped into a commit (top level)' '
-	tamper_case tampered 7 extra-file 7 extra.txt
-'
-test_expect_success 'an extra file slipped into a commit (next to the record)' '
-	tamper_case tampered 7 extra-file 7 00/00/00/00/07.txt
-'
-test_expect_success 'an extra file slipped into the genesis commit' '
-	tamper_case tampered 0 extra-file 0 00/README
-'
-test_expect_success 'a merge commit in the chain' '
-	tamper_case tampered 5 merge 5
-'
-test_expect_success 'commit time differs from the record time' '
-	tamper_case tampered 8 commit-time 8 1
-'
-test_expect_success 'changed Docket-Seq trailer' '
-	tamper_case tampered 9 trailer 9 Docket-Seq 10
-'
-test_expect_success 'changed Docket-Record trailer' '
-	tamper_case tampered 9 trailer 9 Docket-Record \
-		0000000000000000000000000000000000000000000000000000000000000000
-'
-test_expect_success 'commit subject names another type' '
-	tamper_case tampered 4 subject 4 "genesis: hello"
-'
-test_expect_success 'a record of a newer format version in the chain' '
-	tamper_case tampered 3 set-field 3 v 2
-'
-test_expect_success 'a record with v 0' '
-	tamper_case tampered 3 set-field 3 v 0
-'
-test_expect_success 'a record time that is not YYYY-MM-DDTHH:MM:SSZ' '
-	tamper_case tampered 3 set-field 3 at "\"2026-11-21T20:53:13+00:00\""
-'
-test_expect_success 'a record time on a day that does not exist' '
-	tamper_case tampered 3 set-field 3 at "\"2026-02-30T10:00:00Z\""
-'
-test_expect_success 'an invalid record type' '
-	tamper_case tampered 3 set-field 3 type "\"Note\""
-'
-test_expect_success 'seq as a string' '
-	tamper_case tampered 3 set-field 3 seq "\"3\""
-'
-test_expect_success 'seq as a boolean' '
-	tamper_case tampered 1 set-field 1 seq true
-'
-test_expect_success 'a second genesis record' '
-	tamper_case tampered 2 set-field 2 type "\"genesis\""
-'
-test_expect_success 'a ledger of a newer format (genesis v 2) is refused: exit 4' '
-	rm -rf X && cp -r B X && $TAMPER X set-field 0 v 2 &&
-	test_expect_code 4 docket verify --ledger X 2>err &&
-	grep -q "format 2" err &&
-	test_expect_code 4 $VERIFY_PY X 2>err &&
-	grep -q "format 2" err
-'
-
-test_expect_success 'setup: anchors saved by an auditor' '
-	docket head --ledger B --json | jq -r .anchor >head.anchor &&
-	echo "3:$(docket show --ledger B --json 3 | jq -r .hash)" >mid.anchor &&
-	grep -q "^11:" head.anchor
-'
-
-test_expect_success 'anchors on the untouched ledger hold' '
-	both_say ok none B --anchor "$(cat head.anchor)" \
-		--anchor "$(cat mid.anchor)" &&
-	jq -e ".anchors_checked == 2" p.json
-'
-
-test_expect_success 'history rewritten after an anchor: ok without it, caught with it' '
-	ANCHORS= && tamper_case ok none rewrite-from 9 &&
-	ANCHORS="--anchor $(cat head.anchor)" &&
-	tamper_case tampered 11 rewrite-from 9
-'
-test_expect_success 'whole history rewritten below a middle anchor' '
-	ANCHORS="--anchor $(cat mid.anchor)" &&
-	tamper_case tampered 3 rewrite-from 1
-'
-test_expect_success 'branch truncated below an anchor' '
-	ANCHORS= && tamper_case ok none truncate 8 &&
-	ANCHORS="--anchor $(cat head.anchor)" &&
-	tamper_case tampered 11 truncate 8 &&
-	ANCHORS="--anchor $(cat mid.anchor)" &&
-	tamper_case tampered 3 truncate 2
-'
-test_expect_success 'an anchor with the wrong hash' '
-	both_say tampered 4 B --anchor \
-		4:0000000000000000000000000000000000000000000000000000000000000000
-'
 test_expect_success 'a malformed anchor is a usage error (exit 2) in both' '
 	test_expect_code 2 docket verify --ledger B --anchor 3:abc 2>err &&
 	grep -q "bad anchor" err &&
@@ -231,6 +53,23 @@ test_expect_success 'an exploded (all loose) ledger verifies' '
 test_expect_success 'no refs/heads/main: tampered, no record named' '
 	rm -rf X && cp -r B X && git -C X update-ref -d refs/heads/main &&
 	both_say tampered none X
+'
+test_expect_success 'refs/heads/main names a blob: tampered, no record named' '
+	rm -rf X && cp -r B X &&
+	b=$(git -C X rev-parse main:00/00/00/00/03.json) &&
+	git -C X pack-refs --all && rm -f X/packed-refs &&
+	echo $b >X/refs/heads/main &&
+	both_say tampered none X
+'
+test_expect_success 'refs/heads/main is garbage: unreadable' '
+	rm -rf X && cp -r B X &&
+	git -C X pack-refs --all && rm -f X/packed-refs &&
+	echo garbage >X/refs/heads/main &&
+	both_say unreadable none X
+'
+test_expect_success 'a shallow clone (history cut by git): unreadable' '
+	rm -rf S && git clone -q --bare --depth 5 "file://$PWD/B" S &&
+	both_say unreadable none S
 '
 test_expect_success 'text output names the first bad record in both' '
 	rm -rf X && cp -r B X && $TAMPER X delete 4 &&
