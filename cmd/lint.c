@@ -65,7 +65,9 @@ static int walk(struct files *f, const char *dir, int depth)
 
 		if (e->d_name[0] == '.')
 			continue;
-		if (asprintf(&p, "%s/%s", dir, e->d_name) < 0) {
+		if (asprintf(&p, "%s%s%s", dir,
+			     dir[strlen(dir) - 1] == '/' ? "" : "/",
+			     e->d_name) < 0) {
 			rc = -1;
 			break;
 		}

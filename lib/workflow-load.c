@@ -602,7 +602,7 @@ static json_t *get_schema(struct ld *l, const struct dk_ynode *n,
 	}
 	props = json_object_get(o, "properties");
 	req = json_object_get(o, "required");
-	if (props && req) {
+	if (props && req && json_is_false(json_object_get(o, "additionalProperties"))) {
 		const struct dk_ynode *rn = dk_ynode_get(n, "required");
 		size_t j;
 		json_t *x;
@@ -611,7 +611,8 @@ static json_t *get_schema(struct ld *l, const struct dk_ynode *n,
 			if (!json_object_get(props, json_string_value(x)))
 				ERRN(l, rn->items[j],
 				     "required property \"%s\" is not in "
-				     "properties",
+				     "properties, and additionalProperties "
+				     "is false",
 				     json_string_value(x));
 		}
 	}
