@@ -1746,9 +1746,12 @@ static json_t *load_approvals(struct ld *l, const struct dk_ynode *n)
 			r->min_risk = (enum dk_risk)t;
 			put(o, "risk_at_least", json_string(risk_names[t]));
 		}
-		if ((v = dk_ynode_get(m, "decision")) &&
-		    !get_enum(l, v, "decision", decisions, N_(decisions), &t))
+		if ((v = dk_ynode_get(m, "decision"))) {
+			if (get_enum(l, v, "decision", decisions,
+				     N_(decisions), &t) < 0)
+				continue;
 			r->decision = (enum dk_decision)t;
+		}
 		put(o, "decision", json_string(decisions[r->decision]));
 		if ((v = dk_ynode_get(m, "reason")) &&
 		    (s = get_str(l, v, "reason"))) {

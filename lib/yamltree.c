@@ -364,9 +364,17 @@ static void check_props(struct parser *p, const yaml_event_t *ev,
 			     "anchors are not allowed (found &%s); write the "
 			     "value out",
 			     anchor);
-	if (tag && !implicit)
-		dk_diags_add(p->d, l, c, "tags are not allowed (found %s)",
-			     tag);
+	if (tag && !implicit) {
+		const char *t = (const char *)tag;
+		const char *std = "tag:yaml.org,2002:";
+		if (!strncmp(t, std, strlen(std)))
+			dk_diags_add(p->d, l, c,
+				     "tags are not allowed (found !!%s)",
+				     t + strlen(std));
+		else
+			dk_diags_add(p->d, l, c,
+				     "tags are not allowed (found %s)", t);
+	}
 }
 
 static int handle_event(struct parser *p, yaml_event_t *ev, int *docs)
@@ -493,11 +501,22 @@ int dk_yaml_parse(struct dk_ynode **out, const char *buf, size_t len,
 		if (!yaml_parser_parse(&yp, &ev)) {
 			const yaml_mark_t *m = yp.problem ? &yp.problem_mark
 							  : &yp.mark;
-			dk_diags_add(d, (int)m->line + 1, (int)m->column + 1,
-				     "invalid YAML: %s%s%s",
-				     yp.problem ? yp.problem : "syntax error",
-				     yp.context ? " " : "",
-				     yp.context ? yp.context : "");
+			if (yp.context)
+				dk_diags_add(d, (int)m->line + 1,
+					     (int)m->column + 1,
+					     "invalid YAML: %s %s started at "
+					     "line %d column %d",
+					     yp.problem ? yp.problem
+							: "syntax error",
+					     yp.context,
+					     (int)yp.context_mark.line + 1,
+					     (int)yp.context_mark.column + 1);
+			else
+				dk_diags_add(d, (int)m->line + 1,
+					     (int)m->column + 1,
+					     "invalid YAML: %s",
+					     yp.problem ? yp.problem
+							: "syntax error");
 			p.fatal = 1;
 			break;
 		}
