@@ -1157,18 +1157,34 @@ int dk_allowed_signers_match(const struct dk_allowed_signer **out,
 	return match_entry(out, s, principal, ns, key, now);
 }
 
-int dk_allowed_signers_find_principals(const char **out,
+int dk_allowed_signers_find_principals(char **out,
                                        const struct dk_allowed_signers *s,
                                        const dk_sshkey *key, const char *ns,
                                        int64_t now)
 {
 	const struct dk_allowed_signer *e = NULL;
+	struct dk_sshbuf b = {0};
+	size_t i;
 	int rc;
 
 	*out = NULL;
 	if ((rc = match_entry(&e, s, NULL, ns, key, now)) < 0)
 		return rc;
-	*out = e->principals;
+	for (i = (size_t)(e - s->v); i < s->n; i++) {
+		e = &s->v[i];
+		if (e->cert_authority || !dk_sshkey_equal(e->key, key) ||
+		    entry_excludes(e, ns, now))
+			continue;
+		if (b.len)
+			dk_sshbuf__put(&b, ",", 1);
+		dk_sshbuf__put(&b, e->principals, strlen(e->principals));
+	}
+	dk_sshbuf__put(&b, "", 1);
+	if (b.oom) {
+		dk_sshbuf__free(&b);
+		return dk_error_set(DK_ERROR, "out of memory");
+	}
+	*out = (char *)b.p;
 	return 0;
 }
 

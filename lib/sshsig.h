@@ -137,8 +137,12 @@ int dk_allowed_signers_match(const struct dk_allowed_signer **out,
                              const struct dk_allowed_signers *s,
                              const char *principal, const char *ns,
                              const dk_sshkey *key, int64_t now);
-/* Principals of the first entry allowing key in ns at now (borrowed). */
-int dk_allowed_signers_find_principals(const char **out,
+/*
+ * The principals of every entry allowing key in ns at now, joined with
+ * commas (as `ssh-keygen -Y find-principals`, which prints one a line).
+ * DK_ENOTFOUND or DK_EREFUSED as dk_allowed_signers_match.
+ */
+int dk_allowed_signers_find_principals(char **out,
                                        const struct dk_allowed_signers *s,
                                        const dk_sshkey *key, const char *ns,
                                        int64_t now);

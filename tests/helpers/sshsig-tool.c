@@ -261,8 +261,7 @@ static int cmd_find_principals(struct args *a)
 {
 	struct dk_allowed_signers *s = NULL;
 	dk_sshsig *sig = NULL;
-	const char *who = NULL;
-	char *text = NULL;
+	char *who = NULL, *text = NULL;
 	size_t len;
 	int rc;
 
@@ -275,9 +274,15 @@ static int cmd_find_principals(struct args *a)
 		goto done;
 	rc = dk_allowed_signers_find_principals(
 	    &who, s, dk_sshsig_key(sig), a->n, a->has_T ? a->T : dk_now());
-	if (rc == 0)
+	if (rc == 0) {
+		char *p;
+		for (p = who; *p; p++)
+			if (*p == ',')
+				*p = '\n';
 		printf("%s\n", who);
+	}
 done:
+	free(who);
 	free(text);
 	dk_sshsig_free(sig);
 	dk_allowed_signers_free(s);
