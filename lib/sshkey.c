@@ -287,7 +287,7 @@ static EVP_PKEY *pkey_fromdata(const char *alg, OSSL_PARAM_BLD *bld)
 	return pkey;
 }
 
-static int parse_rsa(dk_sshkey *k, struct dk_sshrd *r)
+static int parse_rsa(dk_sshkey *k, struct dk_sshrd *r, int light)
 {
 	const unsigned char *ep, *np;
 	size_t el, nl;
@@ -310,6 +310,10 @@ static int parse_rsa(dk_sshkey *k, struct dk_sshrd *r)
 		             k->bits);
 		goto done;
 	}
+	if (light) {
+		rc = 0;
+		goto done;
+	}
 	if (!(bld = OSSL_PARAM_BLD_new()) ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) ||
@@ -325,7 +329,7 @@ done:
 	return rc;
 }
 
-static int parse_ecdsa(dk_sshkey *k, struct dk_sshrd *r, int i)
+static int parse_ecdsa(dk_sshkey *k, struct dk_sshrd *r, int i, int light)
 {
 	const unsigned char *q;
 	size_t ql;
@@ -337,6 +341,8 @@ static int parse_ecdsa(dk_sshkey *k, struct dk_sshrd *r, int i)
 		dk_error_set(DK_EINVALID, "malformed %s key", k->type);
 		goto done;
 	}
+	if (light)
+		goto ok;
 	if (!(bld = OSSL_PARAM_BLD_new()) ||
 	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
 	                                     ecdsa_types[i].group, 0) ||
@@ -347,6 +353,7 @@ static int parse_ecdsa(dk_sshkey *k, struct dk_sshrd *r, int i)
 		             k->type);
 		goto done;
 	}
+ok:
 	k->kind = ecdsa_types[i].kind;
 	k->bits = ecdsa_types[i].bits;
 	rc = 0;
@@ -355,7 +362,13 @@ done:
 	return rc;
 }
 
-int dk_sshkey_from_blob(dk_sshkey **out, const unsigned char *blob, size_t len)
+/*
+ * Parse a blob; a light parse checks the structure but builds no libcrypto
+ * key (dk_sshkey__verify builds one on demand). Signatures carry their key
+ * and are always compared with an expected one, so they parse light.
+ */
+static int from_blob(dk_sshkey **out, const unsigned char *blob, size_t len,
+                     int light)
 {
 	struct dk_sshrd r = {blob, len};
 	const unsigned char *tp, *pk;
@@ -383,9 +396,10 @@ int dk_sshkey_from_blob(dk_sshkey **out, const unsigned char *blob, size_t len)
 			                  "malformed ssh-ed25519 key");
 			goto done;
 		}
-		k->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL,
-		                                      pk, pkl);
-		if (!k->pkey) {
+		if (!light)
+			k->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519,
+			                                      NULL, pk, pkl);
+		if (!light && !k->pkey) {
 			rc = dk_error_set(DK_EINVALID,
 			                  "ssh-ed25519 key rejected by "
 			                  "libcrypto");
@@ -397,13 +411,13 @@ int dk_sshkey_from_blob(dk_sshkey **out, const unsigned char *blob, size_t len)
 		goto done;
 	}
 	if (!strcmp(k->type, "ssh-rsa")) {
-		if ((rc = parse_rsa(k, &r)) == 0)
+		if ((rc = parse_rsa(k, &r, light)) == 0)
 			k->kind = DK_SSHKEY_RSA;
 		goto done;
 	}
 	for (i = 0; i < sizeof(ecdsa_types) / sizeof(ecdsa_types[0]); i++)
 		if (!strcmp(k->type, ecdsa_types[i].type)) {
-			rc = parse_ecdsa(k, &r, (int)i);
+			rc = parse_ecdsa(k, &r, (int)i, light);
 			goto done;
 		}
 	for (i = 0; other_types[i]; i++)
@@ -418,6 +432,17 @@ done:
 	else
 		*out = k;
 	return rc;
+}
+
+int dk_sshkey_from_blob(dk_sshkey **out, const unsigned char *blob, size_t len)
+{
+	return from_blob(out, blob, len, 0);
+}
+
+int dk_sshkey__from_blob_light(dk_sshkey **out, const unsigned char *blob,
+                               size_t len)
+{
+	return from_blob(out, blob, len, 1);
 }
 
 static int is_blank(char c)
@@ -961,6 +986,15 @@ int dk_sshkey__verify(const dk_sshkey *key, const unsigned char *sigblob,
 	if (dk_sshrd__string(&r, &tp, &tl) < 0 || !tl || tl >= sizeof(alg) ||
 	    dk_sshrd__string(&r, &s, &sl) < 0 || r.len)
 		return dk_error_set(DK_EINVALID, "malformed signature blob");
+	if (!key->pkey && key->kind != DK_SSHKEY_OTHER) {
+		dk_sshkey *full = NULL;
+		int rc = dk_sshkey_from_blob(&full, key->blob, key->bloblen);
+		if (rc == 0)
+			rc =
+			    dk_sshkey__verify(full, sigblob, siglen, data, len);
+		dk_sshkey_free(full);
+		return rc;
+	}
 	memcpy(alg, tp, tl);
 	alg[tl] = '\0';
 	if (memchr(alg, '\0', tl))

@@ -105,6 +105,9 @@ int dk_sshrd__string(struct dk_sshrd *r, const unsigned char **p, size_t *n);
 /* A string that equals s exactly. */
 int dk_sshrd__expect(struct dk_sshrd *r, const char *s);
 
+/* dk_sshkey_from_blob without building the libcrypto key (faster). */
+int dk_sshkey__from_blob_light(dk_sshkey **out, const unsigned char *blob,
+                               size_t len);
 /* Sign data with the private key's native algorithm (ed25519 only). */
 int dk_sshkey__sign(unsigned char **sigblob, size_t *siglen,
                     const dk_sshkey_priv *priv, const unsigned char *data,

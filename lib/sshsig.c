@@ -145,7 +145,7 @@ int dk_sshsig_parse(dk_sshsig **out, const char *armored, size_t len)
 		dk_error_set(rc, "malformed signature: truncated");
 		goto done;
 	}
-	if (dk_sshkey_from_blob(&sig->key, p, n) < 0) {
+	if (dk_sshkey__from_blob_light(&sig->key, p, n) < 0) {
 		dk_error_prefix("malformed signature: public key");
 		goto done;
 	}
@@ -404,6 +404,10 @@ static void child_exec(const struct child_io *c, char *const argv[])
 	sigaction(SIGPIPE, &sa, NULL);
 	if (dup2(c->in, 0) < 0 || dup2(c->out, 1) < 0 || dup2(c->err, 2) < 0)
 		_exit(126);
+#ifdef CLOSE_RANGE_CLOEXEC
+	/* ssh-keygen gets nothing of ours but its three descriptors. */
+	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+#endif
 	execvp(argv[0], argv);
 	e = errno;
 	if (write(c->status, &e, sizeof(e)) < 0)
