@@ -698,6 +698,8 @@ int dk_sshsig_sign(char **out, enum dk_sshsig_method *used, const char *keypath,
 		o = *opts;
 	if (!ns || !*ns)
 		return dk_error_set(DK_EINVALID, "empty signature namespace");
+	if (!keypath || !*keypath)
+		return dk_error_set(DK_EINVALID, "no key file to sign with");
 	if (o.hash_alg && !hash_md(o.hash_alg))
 		return dk_error_set(DK_EINVALID,
 		                    "unsupported hash algorithm: '%s' (need "

@@ -306,6 +306,66 @@ static void test_sshsig_verify__tampering(void **state)
 	dk_sshkey_free(other);
 }
 
+/* Armor raw bytes on one base64 line (the parser allows any wrapping). */
+static char *armor_raw(const unsigned char *raw, size_t n)
+{
+	char *b64 = NULL, *out;
+	size_t len;
+
+	assert_int_equal(dk_sshkey__b64_encode(&b64, raw, n), 0);
+	len = strlen(b64) + 100;
+	out = malloc(len);
+	assert_non_null(out);
+	snprintf(out, len,
+	         "-----BEGIN SSH SIGNATURE-----\n%s\n"
+	         "-----END SSH SIGNATURE-----\n",
+	         b64);
+	free(b64);
+	return out;
+}
+
+static void test_sshsig_verify__every_flip_and_truncation_fails(void **state)
+{
+	dk_sshkey *k = NULL;
+	unsigned char *raw = NULL;
+	size_t n, i;
+	char *text;
+	int bit;
+
+	(void)state;
+	assert_int_equal(dk_sshkey_parse(&k, ed_pub), 0);
+	assert_int_equal(dk_sshkey__b64_decode(&raw, &n, ed_sig + 30,
+	                                       strlen(ed_sig) - 30 - 28),
+	                 0);
+	text = armor_raw(raw, n);
+	assert_int_equal(
+	    dk_sshsig_verify(text, strlen(text), NS, MSG, strlen(MSG), k), 0);
+	free(text);
+	for (i = 0; i < n; i++) {
+		for (bit = 0; bit < 8; bit += 7) {
+			int rc;
+			raw[i] ^= (unsigned char)(1 << bit);
+			text = armor_raw(raw, n);
+			rc = dk_sshsig_verify(text, strlen(text), NS, MSG,
+			                      strlen(MSG), k);
+			if (rc != DK_EINVALID && rc != DK_EREFUSED)
+				fail_msg("flip at byte %zu bit %d: rc %d", i,
+				         bit, rc);
+			free(text);
+			raw[i] ^= (unsigned char)(1 << bit);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		text = armor_raw(raw, i);
+		assert_int_equal(dk_sshsig_verify(text, strlen(text), NS, MSG,
+		                                  strlen(MSG), k),
+		                 DK_EINVALID);
+		free(text);
+	}
+	free(raw);
+	dk_sshkey_free(k);
+}
+
 static void test_sshsig_parse__fields(void **state)
 {
 	dk_sshsig *sig = NULL;
@@ -442,6 +502,8 @@ int main(void)
 	    cmocka_unit_test(test_sshsig_sign__native_equals_ssh_keygen),
 	    cmocka_unit_test(test_sshkey_parse_private__refusals),
 	    cmocka_unit_test(test_sshsig_verify__tampering),
+	    cmocka_unit_test(
+	        test_sshsig_verify__every_flip_and_truncation_fails),
 	    cmocka_unit_test(test_sshsig_parse__fields),
 	    cmocka_unit_test(test_sshsig_match_list__patterns),
 	    cmocka_unit_test(test_allowed_signers__parse_and_match),
