@@ -818,12 +818,18 @@ int dk_sshkey_load_private(dk_sshkey_priv **out, const char *path)
 	char buf[PRIV_FILE_MAX];
 	size_t n = 0;
 	ssize_t got;
+	struct stat st;
 	int fd, rc;
 
 	*out = NULL;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return dk_error_set_errno(
 		    errno == ENOENT ? DK_ENOTFOUND : DK_EIO, "%s", path);
+	if (fstat(fd, &st) < 0) {
+		rc = dk_error_set_errno(DK_EIO, "%s", path);
+		close(fd);
+		return rc;
+	}
 	while (n < sizeof(buf) &&
 	       (got = read(fd, buf + n, sizeof(buf) - n)) != 0) {
 		if (got < 0) {
@@ -842,6 +848,16 @@ int dk_sshkey_load_private(dk_sshkey_priv **out, const char *path)
 	else
 		rc = dk_sshkey_parse_private(out, buf, n);
 	explicit_bzero(buf, sizeof(buf));
+	/* As ssh does: a private key others can read is not used. */
+	if (rc == 0 && st.st_uid == getuid() && (st.st_mode & 077)) {
+		dk_sshkey_priv_free(*out);
+		*out = NULL;
+		return dk_error_set(DK_EINVALID,
+		                    "%s: permissions %04o are too open; a "
+		                    "private key must be readable by its owner "
+		                    "only (chmod 600)",
+		                    path, (unsigned)(st.st_mode & 07777));
+	}
 	if (rc < 0)
 		dk_error_prefix("%s", path);
 	return rc;

@@ -116,6 +116,14 @@ test_expect_success 'bad armor is invalid input (exit 2)' '
 	grep -q "malformed signature: " err
 '
 
+test_expect_success 'a private key readable by others is not used, as ssh does' '
+	cp alice open-key && chmod 644 open-key &&
+	test_expect_code 2 sshsig-tool sign -f open-key -n $NS <msg 2>err &&
+	grep -q "open-key: permissions 0644 are too open" err &&
+	chmod 600 open-key &&
+	sshsig-tool sign -f open-key -n $NS <msg >/dev/null
+'
+
 test_expect_success 'an encrypted key is refused natively, with the reason' '
 	test_expect_code 1 sshsig-tool sign -m native -f enc -n $NS \
 		<msg 2>err &&
