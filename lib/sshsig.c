@@ -791,6 +791,16 @@ int dk_sshsig_match_list(const char *name, const char *list)
 }
 
 /* "YYYYMMDD[HHMM[SS]][Z]"; without Z the time is local, as ssh-keygen. */
+/* n decimal digits at s (already checked to be digits). */
+static int digits(const char *s, int n)
+{
+	int v = 0;
+
+	while (n--)
+		v = v * 10 + (*s++ - '0');
+	return v;
+}
+
 static int parse_sig_time(int64_t *out, const char *s)
 {
 	size_t n = strlen(s), i;
@@ -808,26 +818,15 @@ static int parse_sig_time(int64_t *out, const char *s)
 		if (!isdigit((unsigned char)s[i]))
 			return DK_EINVALID;
 	memset(&tm, 0, sizeof(tm));
-	{
-		char b[5] = {0};
-		memcpy(b, s, 4);
-		tm.tm_year = (int)strtol(b, NULL, 10) - 1900;
-		memset(b, 0, sizeof(b));
-		memcpy(b, s + 4, 2);
-		tm.tm_mon = (int)strtol(b, NULL, 10) - 1;
-		memcpy(b, s + 6, 2);
-		tm.tm_mday = (int)strtol(b, NULL, 10);
-		if (n >= 12) {
-			memcpy(b, s + 8, 2);
-			tm.tm_hour = (int)strtol(b, NULL, 10);
-			memcpy(b, s + 10, 2);
-			tm.tm_min = (int)strtol(b, NULL, 10);
-		}
-		if (n == 14) {
-			memcpy(b, s + 12, 2);
-			tm.tm_sec = (int)strtol(b, NULL, 10);
-		}
+	tm.tm_year = digits(s, 4) - 1900;
+	tm.tm_mon = digits(s + 4, 2) - 1;
+	tm.tm_mday = digits(s + 6, 2);
+	if (n >= 12) {
+		tm.tm_hour = digits(s + 8, 2);
+		tm.tm_min = digits(s + 10, 2);
 	}
+	if (n == 14)
+		tm.tm_sec = digits(s + 12, 2);
 	if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
 	    tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
 	    tm.tm_sec > 59)
