@@ -12,6 +12,9 @@
  * "body:" and the body. stderr: one line per attempt, and the library's
  * error message on failure.
  *
+ * Each attempt uses a new connection unless --reuse keeps one client (and
+ * its connections) for all attempts.
+ *
  * Exit: 0 success, 3 provider refused (final 4xx), 4 idempotency error,
  * 5 retries given up, 6 failed for good (TLS, policy, redirect, too large),
  * 2 usage, 1 anything else.
@@ -33,7 +36,7 @@ static const char usage[] =
 	"                 [-H 'Name: value']... [-d BODY | --data-file FILE]\n"
 	"                 [-k KEY] [--secret NAME]... [--show-header NAME]...\n"
 	"                 [--retry N] [--base-ms MS] [--cap-ms MS]\n"
-	"                 [--deadline-ms MS] [--retry-after-max-ms MS]\n"
+	"                 [--deadline-ms MS] [--retry-after-max-ms MS] [--reuse]\n"
 	"                 METHOD URL\n"
 	"  ${NAME} in the URL, headers and body expands to the environment\n"
 	"  variable NAME given with --secret, which is then redacted.\n";
@@ -135,6 +138,7 @@ int main(int argc, char **argv)
 		O_CAP,
 		O_DEADLINE,
 		O_RAMAX,
+		O_REUSE,
 	};
 	static const struct option longopts[] = {
 		{"allow-plain-local", no_argument, NULL, O_PLAIN},
@@ -154,6 +158,7 @@ int main(int argc, char **argv)
 		{"cap-ms", required_argument, NULL, O_CAP},
 		{"deadline-ms", required_argument, NULL, O_DEADLINE},
 		{"retry-after-max-ms", required_argument, NULL, O_RAMAX},
+		{"reuse", no_argument, NULL, O_REUSE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -170,7 +175,7 @@ int main(int argc, char **argv)
 	const char *raw_body = NULL, *data_file = NULL, *key = NULL;
 	size_t nheaders = 0, i;
 	unsigned attempts = 0;
-	int c, check_only = 0, ret = 1;
+	int c, check_only = 0, reuse = 0, ret = 1;
 
 	pol.max_attempts = 1;
 	while ((c = getopt_long(argc, argv, "H:d:k:h", longopts, NULL)) != -1) {
@@ -240,6 +245,9 @@ int main(int argc, char **argv)
 		case O_RAMAX:
 			pol.retry_after_max_ms = num(optarg, "time");
 			break;
+		case O_REUSE:
+			reuse = 1;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -297,7 +305,7 @@ int main(int argc, char **argv)
 			goto done;
 	}
 	req.body = body;
-	if (dk_http_client_new(&client) < 0) {
+	if (reuse && dk_http_client_new(&client) < 0) {
 		fprintf(stderr, "http-tool: %s\n", dk_error_last());
 		goto done;
 	}
@@ -316,10 +324,11 @@ int main(int argc, char **argv)
 	printf("headers:\n%sbody:\n", resp.headers ? resp.headers : "");
 	if (resp.body)
 		fwrite(resp.body, 1, resp.body_len, stdout);
-	if (v != DK_HTTP_SUCCESS)
-		fprintf(stderr, "http-tool: %s\n",
-			resp.status ? "request not successful"
-				    : dk_error_last());
+	if (v == DK_HTTP_RETRY || (v != DK_HTTP_SUCCESS && !resp.status))
+		fprintf(stderr, "http-tool: %s\n", dk_error_last());
+	else if (v != DK_HTTP_SUCCESS)
+		fprintf(stderr, "http-tool: %s: status %ld\n",
+			dk_http_verdict_name(v), resp.status);
 	switch (v) {
 	case DK_HTTP_SUCCESS:
 		ret = 0;
