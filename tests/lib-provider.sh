@@ -59,18 +59,18 @@ provider_fault() {
 effects() {
 	if [ -n "${2:-}" ]; then
 		grep '"event":"effect"' "$TRASH/$1.log" |
-			grep -c "\"key\":\"$2\""
+			grep -c "\"key\":\"$2\"" || :
 	else
-		grep -c '"event":"effect"' "$TRASH/$1.log"
+		grep -c '"event":"effect"' "$TRASH/$1.log" || :
 	fi
 }
 
 requests() {
 	if [ -n "${2:-}" ]; then
 		grep '"event":"request"' "$TRASH/$1.log" |
-			grep -c "\"key\":\"$2\""
+			grep -c "\"key\":\"$2\"" || :
 	else
-		grep -c '"event":"request"' "$TRASH/$1.log"
+		grep -c '"event":"request"' "$TRASH/$1.log" || :
 	fi
 }
 
