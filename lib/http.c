@@ -269,19 +269,54 @@ void dk_redact_inplace(char *s, size_t cap, const char *const *secrets)
 	free(r);
 }
 
-/* Set the error message, redacted. */
+/*
+ * A message cut short (libcurl's error buffer is 256 bytes) may end in the
+ * first part of a secret: cut that part off too.
+ */
+static void redact_cut_tail(char *s, size_t cap, const char *const *secrets)
+{
+	const char *const *p;
+	size_t n = strlen(s);
+
+	for (p = secrets; p && *p; p++) {
+		size_t k = strlen(*p);
+		if (!k)
+			continue;
+		for (k = k - 1 < n ? k - 1 : n; k > 0; k--) {
+			if (!memcmp(s + n - k, *p, k)) {
+				explicit_bzero(s + n - k, k);
+				snprintf(s + n - k, cap - (n - k), "%s",
+					 DK_REDACTED);
+				n = strlen(s);
+				break;
+			}
+		}
+	}
+}
+
+/* Set the error message, redacted (formatted whole, then redacted). */
 __attribute__((format(printf, 3, 4))) static int
 set_error(int code, const char *const *secrets, const char *fmt, ...)
 {
-	char msg[1024];
+	char *msg = NULL, *red = NULL;
+	size_t n = 0;
 	va_list ap;
+	int len;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	len = vasprintf(&msg, fmt, ap);
 	va_end(ap);
-	dk_redact_inplace(msg, sizeof(msg), secrets);
-	dk_error_set(code, "%s", msg);
-	explicit_bzero(msg, sizeof(msg));
+	if (len < 0)
+		return dk_error_set(code, "http: out of memory");
+	if (dk_redact(&red, &n, msg, (size_t)len, secrets) < 0) {
+		dk_error_set(code, "http: request failed (message withheld)");
+	} else {
+		dk_error_set(code, "%s", red);
+		explicit_bzero(red, n);
+		free(red);
+	}
+	explicit_bzero(msg, (size_t)len);
+	free(msg);
 	return code;
 }
 
@@ -803,10 +838,14 @@ int dk_http_send(struct dk_http_response *out, struct dk_http_client *client,
 				  method, req->url,
 				  head.over ? (size_t)DK_HTTP_MAX_HEADERS
 					    : body.max);
-		else
+		else {
+			if (strlen(errbuf) >= CURL_ERROR_SIZE - 2)
+				redact_cut_tail(errbuf, sizeof(errbuf),
+						req->secrets);
 			set_error(rc, req->secrets, "%s %s: %s", method,
 				  req->url,
 				  errbuf[0] ? errbuf : curl_easy_strerror(c));
+		}
 		goto done;
 	}
 	rc = fill_response(out, h, &body, &head, req->secrets);

@@ -107,4 +107,16 @@ test_expect_success 'the real secret is sent, only the output is redacted' '
 	! grep -F sk_test_right out err
 '
 
+test_expect_success 'a secret cut short in a truncated libcurl message is removed' '
+	L=$(python3 -c "print(\".\".join([\"a\" * 60] * 3 + [\"b\" * 35]))") &&
+	start_provider DEAD2 && DP=$(provider_port DEAD2) && stop_provider DEAD2 &&
+	test_expect_code 5 http-tool GET "https://$L.$CANARY.localhost:$DP/" \
+		>out 2>err &&
+	grep -q "connect to .*\.sk_live_canary" err &&
+	test_expect_code 5 http-tool --secret CANARY \
+		GET "https://$L.\${CANARY}.localhost:$DP/" >out 2>err &&
+	! grep -q "sk_live_can" err &&
+	grep -q "connect to .*b\.\[REDACTED\]" err
+'
+
 test_done
