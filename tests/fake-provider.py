@@ -193,6 +193,7 @@ def body_params(ctype, raw):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fake-provider/1"
+    disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls
 
     def log_message(self, fmt, *args):  # quiet: everything goes to --log
         pass
