@@ -17,13 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int run(const char *label, const char *base, const char *path,
-	       int post, int reuse, long n)
+static int run(const char *label, const char *base, const char *path, int post,
+               int reuse, long n)
 {
 	struct dk_http_client *client = NULL;
 	char url[512], key[64], keyhdr[96];
 	const char *headers[3] = {"Content-Type: application/json", keyhdr,
-				  NULL};
+	                          NULL};
 	const char *body = "{\"amount\":100,\"charge\":\"ch_bench\"}";
 	double t0, ms, worst = 0;
 	long i, reused = 0;
@@ -45,7 +45,7 @@ static int run(const char *label, const char *base, const char *path,
 			dk_hex(key, r, sizeof(r));
 			key[16] = '\0';
 			snprintf(keyhdr, sizeof(keyhdr), "Idempotency-Key: %s",
-				 key);
+			         key);
 			req.method = "POST";
 			req.headers = headers;
 			req.body = body;
@@ -54,8 +54,8 @@ static int run(const char *label, const char *base, const char *path,
 		rc = dk_http_send(&resp, client, &req);
 		if (rc < 0 || dk_http_classify(rc, &resp) != DK_HTTP_SUCCESS) {
 			fprintf(stderr, "http-bench: %s: request %ld: %s\n",
-				label, i,
-				rc < 0 ? dk_error_last() : "not a success");
+			        label, i,
+			        rc < 0 ? dk_error_last() : "not a success");
 			dk_http_response_dispose(&resp);
 			dk_http_client_free(client);
 			return -1;
@@ -86,17 +86,16 @@ int main(int argc, char **argv)
 		n = strtol(argv[2], &end, 10);
 		if (*end || n <= 0) {
 			fprintf(stderr, "http-bench: bad count '%s'\n",
-				argv[2]);
+			        argv[2]);
 			return 2;
 		}
 	}
 	printf("# lib/http round trips against the fake provider at %s\n",
 	       argv[1]);
 	if (run("GET /v1/ping, kept-alive", argv[1], "/v1/ping", 0, 1, n) ||
-	    run("GET /v1/ping, new connection", argv[1], "/v1/ping", 0, 0,
-		n) ||
-	    run("POST /v1/refunds + key, kept-alive", argv[1], "/v1/refunds",
-		1, 1, n))
+	    run("GET /v1/ping, new connection", argv[1], "/v1/ping", 0, 0, n) ||
+	    run("POST /v1/refunds + key, kept-alive", argv[1], "/v1/refunds", 1,
+	        1, n))
 		return 1;
 	return 0;
 }

@@ -159,7 +159,7 @@ static void free_variants(struct variant *v, size_t nv)
 }
 
 static int build_variants(struct variant **out, size_t *nout,
-			  const char *const *secrets)
+                          const char *const *secrets)
 {
 	struct variant *v = NULL;
 	size_t nv = 0, cap = 0;
@@ -184,7 +184,7 @@ static int build_variants(struct variant **out, size_t *nout,
 					free(forms[i]);
 				free_variants(v, nv);
 				return dk_error_set(DK_ERROR,
-						    "redact: out of memory");
+				                    "redact: out of memory");
 			}
 		}
 	}
@@ -197,7 +197,7 @@ static int build_variants(struct variant **out, size_t *nout,
 
 /* Length of the longest variant matching at buf[i..len), or 0. */
 static size_t match_at(const struct variant *v, size_t nv, const char *buf,
-		       size_t i, size_t len)
+                       size_t i, size_t len)
 {
 	size_t k;
 
@@ -210,7 +210,7 @@ static size_t match_at(const struct variant *v, size_t nv, const char *buf,
 }
 
 int dk_redact(char **out, size_t *out_len, const char *buf, size_t len,
-	      const char *const *secrets)
+              const char *const *secrets)
 {
 	static const size_t rl = sizeof(DK_REDACTED) - 1;
 	struct variant *v = NULL;
@@ -286,7 +286,7 @@ static void redact_cut_tail(char *s, size_t cap, const char *const *secrets)
 			if (!memcmp(s + n - k, *p, k)) {
 				explicit_bzero(s + n - k, k);
 				snprintf(s + n - k, cap - (n - k), "%s",
-					 DK_REDACTED);
+				         DK_REDACTED);
 				n = strlen(s);
 				break;
 			}
@@ -345,7 +345,7 @@ static int host_is_local(const char *host)
 }
 
 int dk_http_check_url(const char *url, int allow_plain_local,
-		      const char *const *secrets)
+                      const char *const *secrets)
 {
 	CURLU *u = NULL;
 	char *scheme = NULL, *host = NULL, *user = NULL, *pass = NULL;
@@ -362,37 +362,37 @@ int dk_http_check_url(const char *url, int allow_plain_local,
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
 		rc = set_error(DK_EINVALID, secrets, "http: malformed URL '%s'",
-			       url);
+		               url);
 		goto done;
 	}
 	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_PASSWORD, &pass, 0) == CURLUE_OK) {
 		/* The URL itself is not repeated: it holds a credential. */
 		rc = dk_error_set(DK_EREFUSED,
-				  "http: refusing a URL with credentials in it "
-				  "(send them in a header)");
+		                  "http: refusing a URL with credentials in it "
+		                  "(send them in a header)");
 		goto done;
 	}
 	if (!strcasecmp(scheme, "https"))
 		goto done;
 	if (strcasecmp(scheme, "http")) {
 		rc = set_error(DK_EREFUSED, secrets,
-			       "http: refusing '%s': only https is allowed",
-			       url);
+		               "http: refusing '%s': only https is allowed",
+		               url);
 		goto done;
 	}
 	if (!allow_plain_local) {
 		rc = set_error(DK_EREFUSED, secrets,
-			       "http: refusing plain http to '%s': only https "
-			       "is allowed",
-			       url);
+		               "http: refusing plain http to '%s': only https "
+		               "is allowed",
+		               url);
 		goto done;
 	}
 	if (!host_is_local(host)) {
 		rc = set_error(DK_EREFUSED, secrets,
-			       "http: refusing plain http to '%s': host is "
-			       "not local (127.0.0.0/8, ::1, localhost)",
-			       url);
+		               "http: refusing plain http to '%s': host is "
+		               "not local (127.0.0.0/8, ::1, localhost)",
+		               url);
 		goto done;
 	}
 done:
@@ -451,7 +451,7 @@ void dk_http_response_dispose(struct dk_http_response *resp)
 }
 
 char *dk_http_response_header(const struct dk_http_response *resp,
-			      const char *name)
+                              const char *name)
 {
 	const char *p;
 	size_t n = strlen(name);
@@ -467,7 +467,7 @@ char *dk_http_response_header(const struct dk_http_response *resp,
 			while (v < end && (*v == ' ' || *v == '\t'))
 				v++;
 			while (end > v && (end[-1] == '\r' || end[-1] == ' ' ||
-					   end[-1] == '\t'))
+			                   end[-1] == '\t'))
 				end--;
 			return strndup(v, (size_t)(end - v));
 		}
@@ -644,7 +644,8 @@ static void wipe_slist(struct curl_slist *l)
 	curl_slist_free_all(l);
 }
 
-static int build_headers(struct curl_slist **out, const struct dk_http_request *req)
+static int build_headers(struct curl_slist **out,
+                         const struct dk_http_request *req)
 {
 	struct curl_slist *l = NULL, *t;
 	const char *const *h;
@@ -655,9 +656,9 @@ static int build_headers(struct curl_slist **out, const struct dk_http_request *
 		if (!colon || colon == *h || strpbrk(*h, "\r\n")) {
 			wipe_slist(l);
 			return set_error(DK_EINVALID, req->secrets,
-					 "http: malformed header '%s' (want "
-					 "'Name: value' on one line)",
-					 *h);
+			                 "http: malformed header '%s' (want "
+			                 "'Name: value' on one line)",
+			                 *h);
 		}
 		t = curl_slist_append(l, *h);
 		if (!t)
@@ -676,15 +677,15 @@ oom:
 }
 
 static int setup_handle(CURL *h, const struct dk_http_request *req,
-			struct curl_slist *hdrs, struct sink *body,
-			struct sink *head, char *errbuf)
+                        struct curl_slist *hdrs, struct sink *body,
+                        struct sink *head, char *errbuf)
 {
 	const char *method = req->method ? req->method : "GET";
 	long cto = req->connect_timeout_ms > 0
-			   ? req->connect_timeout_ms
-			   : DK_HTTP_CONNECT_TIMEOUT_DEFAULT;
-	long to = req->timeout_ms > 0 ? req->timeout_ms
-				      : DK_HTTP_TIMEOUT_DEFAULT;
+	               ? req->connect_timeout_ms
+	               : DK_HTTP_CONNECT_TIMEOUT_DEFAULT;
+	long to =
+	    req->timeout_ms > 0 ? req->timeout_ms : DK_HTTP_TIMEOUT_DEFAULT;
 	CURLcode c = CURLE_OK;
 
 #define SET(opt, val)                                                          \
@@ -728,8 +729,8 @@ static int setup_handle(CURL *h, const struct dk_http_request *req,
 #undef SET
 	if (c != CURLE_OK)
 		return set_error(DK_ERROR, req->secrets,
-				 "http: setting up the request: %s",
-				 curl_easy_strerror(c));
+		                 "http: setting up the request: %s",
+		                 curl_easy_strerror(c));
 	return 0;
 }
 
@@ -748,8 +749,8 @@ static int valid_method(const char *m)
 }
 
 static int fill_response(struct dk_http_response *out, CURL *h,
-			 struct sink *body, struct sink *head,
-			 const char *const *secrets)
+                         struct sink *body, struct sink *head,
+                         const char *const *secrets)
 {
 	long connects = 0;
 	char *v;
@@ -781,7 +782,7 @@ static int fill_response(struct dk_http_response *out, CURL *h,
 }
 
 int dk_http_send(struct dk_http_response *out, struct dk_http_client *client,
-		 const struct dk_http_request *req)
+                 const struct dk_http_request *req)
 {
 	struct sink body = {0}, head = {0};
 	struct curl_slist *hdrs = NULL;
@@ -801,15 +802,15 @@ int dk_http_send(struct dk_http_response *out, struct dk_http_client *client,
 		return dk_error_set(DK_EINVALID, "http: bad method");
 	rc = dk_http_check_url(req->url, req->allow_plain_local, req->secrets);
 	if (rc < 0) {
-		out->neterr = rc == DK_EREFUSED ? DK_HTTP_NET_POLICY
-						: DK_HTTP_NET_OTHER;
+		out->neterr =
+		    rc == DK_EREFUSED ? DK_HTTP_NET_POLICY : DK_HTTP_NET_OTHER;
 		return rc;
 	}
 	body.max = req->max_body ? req->max_body : DK_HTTP_MAX_BODY_DEFAULT;
 	if (body.max > DK_HTTP_MAX_BODY_LIMIT)
 		return dk_error_set(DK_EINVALID,
-				    "http: max_body over the limit of %d bytes",
-				    DK_HTTP_MAX_BODY_LIMIT);
+		                    "http: max_body over the limit of %d bytes",
+		                    DK_HTTP_MAX_BODY_LIMIT);
 	head.max = DK_HTTP_MAX_HEADERS;
 	if ((rc = build_headers(&hdrs, req)) < 0)
 		return rc;
@@ -833,18 +834,18 @@ int dk_http_send(struct dk_http_response *out, struct dk_http_client *client,
 		rc = code_of(out->neterr);
 		if (out->neterr == DK_HTTP_NET_TOO_LARGE)
 			set_error(rc, req->secrets,
-				  "%s %s: the response is larger than %zu "
-				  "bytes",
-				  method, req->url,
-				  head.over ? (size_t)DK_HTTP_MAX_HEADERS
-					    : body.max);
+			          "%s %s: the response is larger than %zu "
+			          "bytes",
+			          method, req->url,
+			          head.over ? (size_t)DK_HTTP_MAX_HEADERS
+			                    : body.max);
 		else {
 			if (strlen(errbuf) >= CURL_ERROR_SIZE - 2)
 				redact_cut_tail(errbuf, sizeof(errbuf),
-						req->secrets);
+				                req->secrets);
 			set_error(rc, req->secrets, "%s %s: %s", method,
-				  req->url,
-				  errbuf[0] ? errbuf : curl_easy_strerror(c));
+			          req->url,
+			          errbuf[0] ? errbuf : curl_easy_strerror(c));
 		}
 		goto done;
 	}
@@ -883,7 +884,7 @@ static int is_idempotency_error(const struct dk_http_response *resp)
 	if (!resp->body || !resp->body_len)
 		return 0;
 	root = json_loadb(resp->body, resp->body_len, JSON_REJECT_DUPLICATES,
-			  &jerr);
+	                  &jerr);
 	if (!json_is_object(root)) {
 		json_decref(root);
 		return 0;
@@ -901,7 +902,7 @@ static int is_idempotency_error(const struct dk_http_response *resp)
 }
 
 enum dk_http_verdict dk_http_classify(int rc,
-				      const struct dk_http_response *resp)
+                                      const struct dk_http_response *resp)
 {
 	long s;
 
@@ -948,16 +949,16 @@ const char *dk_http_verdict_name(enum dk_http_verdict v)
 const char *dk_http_neterr_name(enum dk_http_neterr e)
 {
 	static const char *const names[] = {
-		"none",    "policy",  "resolve",   "connect", "tls",
-		"timeout", "network", "too-large", "other",
+	    "none",    "policy",  "resolve",   "connect", "tls",
+	    "timeout", "network", "too-large", "other",
 	};
 
 	return (unsigned)e < sizeof(names) / sizeof(names[0]) ? names[e]
-							       : "other";
+	                                                      : "other";
 }
 
 static void policy_defaults(struct dk_http_retry *p,
-			    const struct dk_http_retry *in)
+                            const struct dk_http_retry *in)
 {
 	static const struct dk_http_retry def = DK_HTTP_RETRY_INIT;
 
@@ -975,7 +976,7 @@ static void policy_defaults(struct dk_http_retry *p,
 }
 
 long dk_http_backoff_ms(const struct dk_http_retry *policy, unsigned attempt,
-			double u)
+                        double u)
 {
 	struct dk_http_retry p;
 	double step;
@@ -995,8 +996,8 @@ long dk_http_backoff_ms(const struct dk_http_retry *policy, unsigned attempt,
 }
 
 int dk_http_retry_next(long *delay_ms, const struct dk_http_retry *policy,
-		       unsigned attempts, double elapsed_ms,
-		       long retry_after_ms)
+                       unsigned attempts, double elapsed_ms,
+                       long retry_after_ms)
 {
 	struct dk_http_retry p;
 	uint32_t r = 0;
@@ -1028,19 +1029,19 @@ static void sleep_ms(long ms)
 }
 
 int dk_http_send_retry(struct dk_http_response *out,
-		       enum dk_http_verdict *verdict_out,
-		       unsigned *attempts_out, struct dk_http_client *client,
-		       const struct dk_http_request *req,
-		       const struct dk_http_retry *policy,
-		       const struct dk_http_observer *obs)
+                       enum dk_http_verdict *verdict_out,
+                       unsigned *attempts_out, struct dk_http_client *client,
+                       const struct dk_http_request *req,
+                       const struct dk_http_retry *policy,
+                       const struct dk_http_observer *obs)
 {
 	struct dk_http_retry p;
 	struct dk_http_request r = *req;
 	enum dk_http_verdict v = DK_HTTP_FAILED;
 	unsigned n = 0;
 	double t0 = dk_mono_ms();
-	long base_to = req->timeout_ms > 0 ? req->timeout_ms
-					   : DK_HTTP_TIMEOUT_DEFAULT;
+	long base_to =
+	    req->timeout_ms > 0 ? req->timeout_ms : DK_HTTP_TIMEOUT_DEFAULT;
 	int rc, stop;
 
 	policy_defaults(&p, policy);
@@ -1065,7 +1066,7 @@ int dk_http_send_retry(struct dk_http_response *out,
 		v = dk_http_classify(rc, out);
 		if (v == DK_HTTP_RETRY &&
 		    !dk_http_retry_next(&delay, &p, n, dk_mono_ms() - t0,
-					out->retry_after_ms))
+		                        out->retry_after_ms))
 			delay = -1;
 		if (obs && obs->after)
 			obs->after(obs->ctx, n, rc, out, v, delay);
@@ -1076,8 +1077,8 @@ int dk_http_send_retry(struct dk_http_response *out,
 	*verdict_out = v;
 	if (v == DK_HTTP_RETRY && rc == 0)
 		dk_error_set(DK_ETIMEOUT,
-			     "gave up after %u attempts: last status %ld", n,
-			     out->status);
+		             "gave up after %u attempts: last status %ld", n,
+		             out->status);
 	else if (v == DK_HTTP_RETRY)
 		dk_error_prefix("gave up after %u attempts", n);
 	return 0;

@@ -30,52 +30,55 @@
 
 /* Default and hard upper bound for req->max_body. */
 #define DK_HTTP_MAX_BODY_DEFAULT (1024 * 1024)
-#define DK_HTTP_MAX_BODY_LIMIT (64 * 1024 * 1024)
+#define DK_HTTP_MAX_BODY_LIMIT   (64 * 1024 * 1024)
 /* Default timeouts, in milliseconds. */
 #define DK_HTTP_CONNECT_TIMEOUT_DEFAULT 10000
-#define DK_HTTP_TIMEOUT_DEFAULT 30000
+#define DK_HTTP_TIMEOUT_DEFAULT         30000
 /* Response headers kept (bytes, all of the final response's headers). */
 #define DK_HTTP_MAX_HEADERS 32768
 
 struct dk_http_request {
-	const char *method;           /* "POST", "GET", ...; NULL = GET */
+	const char *method; /* "POST", "GET", ...; NULL = GET */
 	const char *url;
-	const char *const *headers;   /* "Name: value", NULL-terminated */
-	const char *body;             /* may contain NUL bytes */
+	const char *const *headers; /* "Name: value", NULL-terminated */
+	const char *body;           /* may contain NUL bytes */
 	size_t body_len;
-	long connect_timeout_ms;      /* 0 = DK_HTTP_CONNECT_TIMEOUT_DEFAULT */
-	long timeout_ms;              /* 0 = DK_HTTP_TIMEOUT_DEFAULT */
-	size_t max_body;              /* 0 = DK_HTTP_MAX_BODY_DEFAULT */
-	const char *ca_file;          /* PEM trust anchors; NULL = system */
-	int allow_plain_local;        /* permit http:// to loopback hosts */
-	const char *const *secrets;   /* values to redact, NULL-terminated */
+	long connect_timeout_ms;    /* 0 = DK_HTTP_CONNECT_TIMEOUT_DEFAULT */
+	long timeout_ms;            /* 0 = DK_HTTP_TIMEOUT_DEFAULT */
+	size_t max_body;            /* 0 = DK_HTTP_MAX_BODY_DEFAULT */
+	const char *ca_file;        /* PEM trust anchors; NULL = system */
+	int allow_plain_local;      /* permit http:// to loopback hosts */
+	const char *const *secrets; /* values to redact, NULL-terminated */
 };
-#define DK_HTTP_REQUEST_INIT {NULL}
+#define DK_HTTP_REQUEST_INIT                                                   \
+	{                                                                      \
+		NULL                                                           \
+	}
 
 /* Why a request got no HTTP status. */
 enum dk_http_neterr {
-	DK_HTTP_NET_NONE = 0,   /* a status line was received */
-	DK_HTTP_NET_POLICY,     /* refused by the rules above; nothing sent */
-	DK_HTTP_NET_RESOLVE,    /* name lookup failed; nothing sent */
-	DK_HTTP_NET_CONNECT,    /* connection refused/unreachable; nothing sent */
-	DK_HTTP_NET_TLS,        /* TLS handshake or verification failed */
-	DK_HTTP_NET_TIMEOUT,    /* connect or total timeout */
-	DK_HTTP_NET_IO,         /* reset, closed early, empty reply ... */
-	DK_HTTP_NET_TOO_LARGE,  /* the body went over max_body */
+	DK_HTTP_NET_NONE = 0, /* a status line was received */
+	DK_HTTP_NET_POLICY,   /* refused by the rules above; nothing sent */
+	DK_HTTP_NET_RESOLVE,  /* name lookup failed; nothing sent */
+	DK_HTTP_NET_CONNECT,  /* connection refused/unreachable; nothing sent */
+	DK_HTTP_NET_TLS,      /* TLS handshake or verification failed */
+	DK_HTTP_NET_TIMEOUT,  /* connect or total timeout */
+	DK_HTTP_NET_IO,       /* reset, closed early, empty reply ... */
+	DK_HTTP_NET_TOO_LARGE, /* the body went over max_body */
 	DK_HTTP_NET_OTHER,
 };
 
 struct dk_http_response {
-	long status;            /* 0 when no status line was received */
+	long status; /* 0 when no status line was received */
 	enum dk_http_neterr neterr;
-	char *body;             /* NUL-terminated (body_len excludes it) */
+	char *body; /* NUL-terminated (body_len excludes it) */
 	size_t body_len;
-	char *headers;          /* the final response's header block */
-	char *content_type;     /* NULL when absent */
-	long retry_after_ms;    /* Retry-After (seconds or date); -1 none */
-	int replayed;           /* Idempotent-Replayed: true (or alike) */
-	double total_ms;        /* wall time of the exchange */
-	int reused;             /* went over a kept-alive connection */
+	char *headers;       /* the final response's header block */
+	char *content_type;  /* NULL when absent */
+	long retry_after_ms; /* Retry-After (seconds or date); -1 none */
+	int replayed;        /* Idempotent-Replayed: true (or alike) */
+	double total_ms;     /* wall time of the exchange */
+	int reused;          /* went over a kept-alive connection */
 };
 
 /*
@@ -102,27 +105,27 @@ void dk_http_client_free(struct dk_http_client *client);
  * and must be disposed, also on failure.
  */
 int dk_http_send(struct dk_http_response *out, struct dk_http_client *client,
-		 const struct dk_http_request *req);
+                 const struct dk_http_request *req);
 void dk_http_response_dispose(struct dk_http_response *resp);
 /* A header of the response by name (case-insensitive), malloc'd; NULL. */
 char *dk_http_response_header(const struct dk_http_response *resp,
-			      const char *name);
+                              const char *name);
 
 /*
  * Check a URL against the transport rules without sending anything:
  * 0, or DK_EREFUSED / DK_EINVALID with a (redacted) message.
  */
 int dk_http_check_url(const char *url, int allow_plain_local,
-		      const char *const *secrets);
+                      const char *const *secrets);
 
 /* What the caller should do with the outcome of one attempt. */
 enum dk_http_verdict {
-	DK_HTTP_SUCCESS = 0,   /* 2xx */
-	DK_HTTP_RETRY,         /* network error, timeout, 5xx, 408, 409, 429 */
-	DK_HTTP_REFUSED,       /* other 4xx: the provider refused; final */
-	DK_HTTP_IDEMPOTENCY,   /* the key was used with another body; final,
-				* escalate and never retry with a new key */
-	DK_HTTP_FAILED,        /* 1xx/3xx, TLS, policy, too large; final */
+	DK_HTTP_SUCCESS = 0, /* 2xx */
+	DK_HTTP_RETRY,       /* network error, timeout, 5xx, 408, 409, 429 */
+	DK_HTTP_REFUSED,     /* other 4xx: the provider refused; final */
+	DK_HTTP_IDEMPOTENCY, /* the key was used with another body; final,
+	                      * escalate and never retry with a new key */
+	DK_HTTP_FAILED,      /* 1xx/3xx, TLS, policy, too large; final */
 };
 
 /*
@@ -134,7 +137,7 @@ enum dk_http_verdict {
  * which is safe only because every retry carries the same key and body.
  */
 enum dk_http_verdict dk_http_classify(int rc,
-				      const struct dk_http_response *resp);
+                                      const struct dk_http_response *resp);
 const char *dk_http_verdict_name(enum dk_http_verdict v);
 const char *dk_http_neterr_name(enum dk_http_neterr e);
 
@@ -146,7 +149,10 @@ struct dk_http_retry {
 	long deadline_ms;        /* all attempts and waits (default 60000) */
 	long retry_after_max_ms; /* longest Retry-After honoured (def. 60000) */
 };
-#define DK_HTTP_RETRY_INIT {5, 250, 8000, 60000, 60000}
+#define DK_HTTP_RETRY_INIT                                                     \
+	{                                                                      \
+		5, 250, 8000, 60000, 60000                                     \
+	}
 
 /*
  * The wait before attempt number `attempt + 1`, after `attempt` attempts
@@ -154,7 +160,7 @@ struct dk_http_retry {
  * min(cap, base * 2^(attempt-1)) plus u times the other half. Pure.
  */
 long dk_http_backoff_ms(const struct dk_http_retry *policy, unsigned attempt,
-			double u);
+                        double u);
 
 /*
  * Decide whether to try again after `attempts` attempts made, `elapsed_ms`
@@ -165,8 +171,8 @@ long dk_http_backoff_ms(const struct dk_http_retry *policy, unsigned attempt,
  * end past the deadline.
  */
 int dk_http_retry_next(long *delay_ms, const struct dk_http_retry *policy,
-		       unsigned attempts, double elapsed_ms,
-		       long retry_after_ms);
+                       unsigned attempts, double elapsed_ms,
+                       long retry_after_ms);
 
 /*
  * Called before each attempt (return non-zero to stop without sending:
@@ -177,8 +183,8 @@ int dk_http_retry_next(long *delay_ms, const struct dk_http_retry *policy,
 struct dk_http_observer {
 	int (*before)(void *ctx, unsigned attempt);
 	void (*after)(void *ctx, unsigned attempt, int rc,
-		      const struct dk_http_response *resp,
-		      enum dk_http_verdict verdict, long delay_ms);
+	              const struct dk_http_response *resp,
+	              enum dk_http_verdict verdict, long delay_ms);
 	void *ctx;
 };
 
@@ -191,11 +197,11 @@ struct dk_http_observer {
  * reached, or the before-callback's non-zero value.
  */
 int dk_http_send_retry(struct dk_http_response *out,
-		       enum dk_http_verdict *verdict_out,
-		       unsigned *attempts_out, struct dk_http_client *client,
-		       const struct dk_http_request *req,
-		       const struct dk_http_retry *policy,
-		       const struct dk_http_observer *obs);
+                       enum dk_http_verdict *verdict_out,
+                       unsigned *attempts_out, struct dk_http_client *client,
+                       const struct dk_http_request *req,
+                       const struct dk_http_retry *policy,
+                       const struct dk_http_observer *obs);
 
 /*
  * Copy `len` bytes of `buf` to a new NUL-terminated buffer in which every
@@ -206,7 +212,7 @@ int dk_http_send_retry(struct dk_http_response *out,
  */
 #define DK_REDACTED "[REDACTED]"
 int dk_redact(char **out, size_t *out_len, const char *buf, size_t len,
-	      const char *const *secrets);
+              const char *const *secrets);
 /* In place on a NUL-terminated string of capacity `cap` (truncates). */
 void dk_redact_inplace(char *s, size_t cap, const char *const *secrets);
 

@@ -31,15 +31,15 @@
 #define MAX_LIST 64
 
 static const char usage[] =
-	"usage: http-tool [--allow-plain-local] [--check-url] [--ca-file FILE]\n"
-	"                 [--connect-timeout MS] [--timeout MS] [--max-body N]\n"
-	"                 [-H 'Name: value']... [-d BODY | --data-file FILE]\n"
-	"                 [-k KEY] [--secret NAME]... [--show-header NAME]...\n"
-	"                 [--retry N] [--base-ms MS] [--cap-ms MS]\n"
-	"                 [--deadline-ms MS] [--retry-after-max-ms MS] [--reuse]\n"
-	"                 METHOD URL\n"
-	"  ${NAME} in the URL, headers and body expands to the environment\n"
-	"  variable NAME given with --secret, which is then redacted.\n";
+    "usage: http-tool [--allow-plain-local] [--check-url] [--ca-file FILE]\n"
+    "                 [--connect-timeout MS] [--timeout MS] [--max-body N]\n"
+    "                 [-H 'Name: value']... [-d BODY | --data-file FILE]\n"
+    "                 [-k KEY] [--secret NAME]... [--show-header NAME]...\n"
+    "                 [--retry N] [--base-ms MS] [--cap-ms MS]\n"
+    "                 [--deadline-ms MS] [--retry-after-max-ms MS] [--reuse]\n"
+    "                 METHOD URL\n"
+    "  ${NAME} in the URL, headers and body expands to the environment\n"
+    "  variable NAME given with --secret, which is then redacted.\n";
 
 struct opts {
 	const char *secret_names[MAX_LIST];
@@ -94,12 +94,12 @@ static char *expand(const char *in, const struct opts *o, size_t *len_out)
 }
 
 static void on_after(void *ctx, unsigned attempt, int rc,
-		     const struct dk_http_response *resp,
-		     enum dk_http_verdict v, long delay_ms)
+                     const struct dk_http_response *resp,
+                     enum dk_http_verdict v, long delay_ms)
 {
 	fprintf(stderr, "attempt %u: status %ld verdict %s neterr %s", attempt,
-		resp->status, dk_http_verdict_name(v),
-		dk_http_neterr_name(resp->neterr));
+	        resp->status, dk_http_verdict_name(v),
+	        dk_http_neterr_name(resp->neterr));
 	if (rc < 0)
 		fprintf(stderr, " error %s", dk_error_last());
 	if (resp->replayed)
@@ -141,26 +141,26 @@ int main(int argc, char **argv)
 		O_REUSE,
 	};
 	static const struct option longopts[] = {
-		{"allow-plain-local", no_argument, NULL, O_PLAIN},
-		{"check-url", no_argument, NULL, O_CHECK},
-		{"ca-file", required_argument, NULL, O_CA},
-		{"connect-timeout", required_argument, NULL, O_CTO},
-		{"timeout", required_argument, NULL, O_TO},
-		{"max-body", required_argument, NULL, O_MAXB},
-		{"header", required_argument, NULL, 'H'},
-		{"data", required_argument, NULL, 'd'},
-		{"data-file", required_argument, NULL, O_DFILE},
-		{"key", required_argument, NULL, 'k'},
-		{"secret", required_argument, NULL, O_SECRET},
-		{"show-header", required_argument, NULL, O_SHOW},
-		{"retry", required_argument, NULL, O_RETRY},
-		{"base-ms", required_argument, NULL, O_BASE},
-		{"cap-ms", required_argument, NULL, O_CAP},
-		{"deadline-ms", required_argument, NULL, O_DEADLINE},
-		{"retry-after-max-ms", required_argument, NULL, O_RAMAX},
-		{"reuse", no_argument, NULL, O_REUSE},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"allow-plain-local", no_argument, NULL, O_PLAIN},
+	    {"check-url", no_argument, NULL, O_CHECK},
+	    {"ca-file", required_argument, NULL, O_CA},
+	    {"connect-timeout", required_argument, NULL, O_CTO},
+	    {"timeout", required_argument, NULL, O_TO},
+	    {"max-body", required_argument, NULL, O_MAXB},
+	    {"header", required_argument, NULL, 'H'},
+	    {"data", required_argument, NULL, 'd'},
+	    {"data-file", required_argument, NULL, O_DFILE},
+	    {"key", required_argument, NULL, 'k'},
+	    {"secret", required_argument, NULL, O_SECRET},
+	    {"show-header", required_argument, NULL, O_SHOW},
+	    {"retry", required_argument, NULL, O_RETRY},
+	    {"base-ms", required_argument, NULL, O_BASE},
+	    {"cap-ms", required_argument, NULL, O_CAP},
+	    {"deadline-ms", required_argument, NULL, O_DEADLINE},
+	    {"retry-after-max-ms", required_argument, NULL, O_RAMAX},
+	    {"reuse", no_argument, NULL, O_REUSE},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct opts o = {0};
 	struct dk_http_request req = DK_HTTP_REQUEST_INIT;
@@ -218,9 +218,10 @@ int main(int argc, char **argv)
 			o.secret_names[o.nsecrets] = optarg;
 			o.secrets[o.nsecrets] = getenv(optarg);
 			if (!o.secrets[o.nsecrets]) {
-				fprintf(stderr, "http-tool: secret %s is not "
-						"set\n",
-					optarg);
+				fprintf(stderr,
+				        "http-tool: secret %s is not "
+				        "set\n",
+				        optarg);
 				return 2;
 			}
 			o.nsecrets++;
@@ -314,8 +315,7 @@ int main(int argc, char **argv)
 	       "retry-after-ms=%ld\ncontent-type=%s\n",
 	       resp.status, dk_http_verdict_name(v),
 	       dk_http_neterr_name(resp.neterr), attempts, resp.replayed,
-	       resp.retry_after_ms,
-	       resp.content_type ? resp.content_type : "");
+	       resp.retry_after_ms, resp.content_type ? resp.content_type : "");
 	for (i = 0; i < o.nshow; i++) {
 		char *h = dk_http_response_header(&resp, o.show[i]);
 		printf("header:%s=%s\n", o.show[i], h ? h : "");
@@ -328,7 +328,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "http-tool: %s\n", dk_error_last());
 	else if (v != DK_HTTP_SUCCESS)
 		fprintf(stderr, "http-tool: %s: status %ld\n",
-			dk_http_verdict_name(v), resp.status);
+		        dk_http_verdict_name(v), resp.status);
 	switch (v) {
 	case DK_HTTP_SUCCESS:
 		ret = 0;

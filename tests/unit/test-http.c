@@ -13,7 +13,7 @@
 #include <string.h>
 
 static void check_redact(const char *in, const char *const *secrets,
-			 const char *want)
+                         const char *want)
 {
 	char *out = NULL;
 	size_t n = 0;
@@ -29,7 +29,7 @@ static void test_http_redact__every_occurrence(void **state)
 	const char *s[] = {"sk_live_abc", NULL};
 
 	check_redact("a sk_live_abc b sk_live_abcsk_live_abc", s,
-		     "a [REDACTED] b [REDACTED][REDACTED]");
+	             "a [REDACTED] b [REDACTED][REDACTED]");
 	check_redact("sk_live_abc", s, "[REDACTED]");
 	check_redact("nothing here", s, "nothing here");
 	check_redact("", s, "");
@@ -64,8 +64,7 @@ static void test_http_redact__encoded_forms(void **state)
 
 	/* JSON-escaped, with and without an escaped slash. */
 	check_redact("{\"k\":\"p@ss/w\\\"rd\"}", s, "{\"k\":\"[REDACTED]\"}");
-	check_redact("{\"k\":\"p@ss\\/w\\\"rd\"}", s,
-		     "{\"k\":\"[REDACTED]\"}");
+	check_redact("{\"k\":\"p@ss\\/w\\\"rd\"}", s, "{\"k\":\"[REDACTED]\"}");
 	/* Percent-encoded, either case of hex digits. */
 	check_redact("?k=p%40ss%2Fw%22rd&", s, "?k=[REDACTED]&");
 	check_redact("?k=p%40ss%2fw%22rd&", s, "?k=[REDACTED]&");
@@ -98,31 +97,29 @@ static void test_http_redact__inplace_truncates(void **state)
 
 static void test_http_check_url__rules(void **state)
 {
-	assert_int_equal(dk_http_check_url("https://api.example.com/v1", 0,
-					   NULL),
-			 0);
+	assert_int_equal(
+	    dk_http_check_url("https://api.example.com/v1", 0, NULL), 0);
 	assert_int_equal(dk_http_check_url("http://api.example.com/", 0, NULL),
-			 DK_EREFUSED);
+	                 DK_EREFUSED);
 	assert_int_equal(dk_http_check_url("http://api.example.com/", 1, NULL),
-			 DK_EREFUSED);
+	                 DK_EREFUSED);
 	assert_int_equal(dk_http_check_url("http://127.0.0.1:9/", 0, NULL),
-			 DK_EREFUSED);
+	                 DK_EREFUSED);
 	assert_int_equal(dk_http_check_url("http://127.0.0.1:9/", 1, NULL), 0);
 	assert_int_equal(dk_http_check_url("http://127.255.0.9/", 1, NULL), 0);
 	assert_int_equal(dk_http_check_url("http://[::1]:9/", 1, NULL), 0);
 	assert_int_equal(dk_http_check_url("http://localhost/", 1, NULL), 0);
 	assert_int_equal(dk_http_check_url("http://[::2]/", 1, NULL),
-			 DK_EREFUSED);
+	                 DK_EREFUSED);
 	assert_int_equal(dk_http_check_url("http://128.0.0.1/", 1, NULL),
-			 DK_EREFUSED);
-	assert_int_equal(dk_http_check_url("http://localhost.evil.com/", 1,
-					   NULL),
-			 DK_EREFUSED);
+	                 DK_EREFUSED);
+	assert_int_equal(
+	    dk_http_check_url("http://localhost.evil.com/", 1, NULL),
+	    DK_EREFUSED);
 	assert_int_equal(dk_http_check_url("ftp://127.0.0.1/", 1, NULL),
-			 DK_EREFUSED);
-	assert_int_equal(dk_http_check_url("https://u:p@example.com/", 0,
-					   NULL),
-			 DK_EREFUSED);
+	                 DK_EREFUSED);
+	assert_int_equal(dk_http_check_url("https://u:p@example.com/", 0, NULL),
+	                 DK_EREFUSED);
 	assert_int_equal(dk_http_check_url("", 0, NULL), DK_EINVALID);
 	assert_int_equal(dk_http_check_url(NULL, 0, NULL), DK_EINVALID);
 }
@@ -131,9 +128,9 @@ static void test_http_check_url__message_redacted(void **state)
 {
 	const char *s[] = {"tok123", NULL};
 
-	assert_int_equal(dk_http_check_url("http://example.com/?t=tok123", 0,
-					   s),
-			 DK_EREFUSED);
+	assert_int_equal(
+	    dk_http_check_url("http://example.com/?t=tok123", 0, s),
+	    DK_EREFUSED);
 	assert_null(strstr(dk_error_last(), "tok123"));
 	assert_non_null(strstr(dk_error_last(), "t=[REDACTED]"));
 }
@@ -157,45 +154,45 @@ static void test_http_classify__statuses(void **state)
 		const char *body;
 		enum dk_http_verdict want;
 	} cases[] = {
-		{200, NULL, DK_HTTP_SUCCESS},
-		{201, NULL, DK_HTTP_SUCCESS},
-		{202, NULL, DK_HTTP_SUCCESS},
-		{204, NULL, DK_HTTP_SUCCESS},
-		{301, NULL, DK_HTTP_FAILED},
-		{302, NULL, DK_HTTP_FAILED},
-		{304, NULL, DK_HTTP_FAILED},
-		{400, "{\"error\":{\"type\":\"invalid_request_error\"}}",
-		 DK_HTTP_REFUSED},
-		{400, "{\"error\":{\"type\":\"idempotency_error\"}}",
-		 DK_HTTP_IDEMPOTENCY},
-		{422, "{\"error\":{\"code\":\"idempotency_key_reused\"}}",
-		 DK_HTTP_IDEMPOTENCY},
-		{422, "{\"type\":\"IdempotencyError\"}", DK_HTTP_IDEMPOTENCY},
-		{422, "not json idempotency", DK_HTTP_REFUSED},
-		{401, NULL, DK_HTTP_REFUSED},
-		{402, NULL, DK_HTTP_REFUSED},
-		{403, NULL, DK_HTTP_REFUSED},
-		{404, "{\"error\":{\"type\":\"idempotency_error\"}}",
-		 DK_HTTP_REFUSED},
-		{408, NULL, DK_HTTP_RETRY},
-		{409, "{\"error\":{\"type\":\"idempotency_error\"}}",
-		 DK_HTTP_RETRY},
-		{429, NULL, DK_HTTP_RETRY},
-		{500, NULL, DK_HTTP_RETRY},
-		{502, NULL, DK_HTTP_RETRY},
-		{503, NULL, DK_HTTP_RETRY},
-		{599, NULL, DK_HTTP_RETRY},
-		{100, NULL, DK_HTTP_FAILED},
+	    {200, NULL, DK_HTTP_SUCCESS},
+	    {201, NULL, DK_HTTP_SUCCESS},
+	    {202, NULL, DK_HTTP_SUCCESS},
+	    {204, NULL, DK_HTTP_SUCCESS},
+	    {301, NULL, DK_HTTP_FAILED},
+	    {302, NULL, DK_HTTP_FAILED},
+	    {304, NULL, DK_HTTP_FAILED},
+	    {400, "{\"error\":{\"type\":\"invalid_request_error\"}}",
+	     DK_HTTP_REFUSED},
+	    {400, "{\"error\":{\"type\":\"idempotency_error\"}}",
+	     DK_HTTP_IDEMPOTENCY},
+	    {422, "{\"error\":{\"code\":\"idempotency_key_reused\"}}",
+	     DK_HTTP_IDEMPOTENCY},
+	    {422, "{\"type\":\"IdempotencyError\"}", DK_HTTP_IDEMPOTENCY},
+	    {422, "not json idempotency", DK_HTTP_REFUSED},
+	    {401, NULL, DK_HTTP_REFUSED},
+	    {402, NULL, DK_HTTP_REFUSED},
+	    {403, NULL, DK_HTTP_REFUSED},
+	    {404, "{\"error\":{\"type\":\"idempotency_error\"}}",
+	     DK_HTTP_REFUSED},
+	    {408, NULL, DK_HTTP_RETRY},
+	    {409, "{\"error\":{\"type\":\"idempotency_error\"}}",
+	     DK_HTTP_RETRY},
+	    {429, NULL, DK_HTTP_RETRY},
+	    {500, NULL, DK_HTTP_RETRY},
+	    {502, NULL, DK_HTTP_RETRY},
+	    {503, NULL, DK_HTTP_RETRY},
+	    {599, NULL, DK_HTTP_RETRY},
+	    {100, NULL, DK_HTTP_FAILED},
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct dk_http_response r = resp_of(cases[i].status,
-						    cases[i].body);
+		struct dk_http_response r =
+		    resp_of(cases[i].status, cases[i].body);
 		if (dk_http_classify(0, &r) != cases[i].want)
 			fail_msg("status %ld body %s: got %s", cases[i].status,
-				 cases[i].body ? cases[i].body : "-",
-				 dk_http_verdict_name(dk_http_classify(0, &r)));
+			         cases[i].body ? cases[i].body : "-",
+			         dk_http_verdict_name(dk_http_classify(0, &r)));
 	}
 }
 
@@ -205,14 +202,14 @@ static void test_http_classify__network(void **state)
 		enum dk_http_neterr e;
 		enum dk_http_verdict want;
 	} cases[] = {
-		{DK_HTTP_NET_RESOLVE, DK_HTTP_RETRY},
-		{DK_HTTP_NET_CONNECT, DK_HTTP_RETRY},
-		{DK_HTTP_NET_TIMEOUT, DK_HTTP_RETRY},
-		{DK_HTTP_NET_IO, DK_HTTP_RETRY},
-		{DK_HTTP_NET_TLS, DK_HTTP_FAILED},
-		{DK_HTTP_NET_POLICY, DK_HTTP_FAILED},
-		{DK_HTTP_NET_TOO_LARGE, DK_HTTP_FAILED},
-		{DK_HTTP_NET_OTHER, DK_HTTP_FAILED},
+	    {DK_HTTP_NET_RESOLVE, DK_HTTP_RETRY},
+	    {DK_HTTP_NET_CONNECT, DK_HTTP_RETRY},
+	    {DK_HTTP_NET_TIMEOUT, DK_HTTP_RETRY},
+	    {DK_HTTP_NET_IO, DK_HTTP_RETRY},
+	    {DK_HTTP_NET_TLS, DK_HTTP_FAILED},
+	    {DK_HTTP_NET_POLICY, DK_HTTP_FAILED},
+	    {DK_HTTP_NET_TOO_LARGE, DK_HTTP_FAILED},
+	    {DK_HTTP_NET_OTHER, DK_HTTP_FAILED},
 	};
 	size_t i;
 
@@ -313,7 +310,7 @@ static void test_http_response_header__lookup(void **state)
 	char *v;
 
 	r.headers = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-		    "retry-after:  7 \r\nX-Empty:\r\n\r\n";
+	            "retry-after:  7 \r\nX-Empty:\r\n\r\n";
 	v = dk_http_response_header(&r, "content-type");
 	assert_string_equal(v, "application/json");
 	free(v);
@@ -330,22 +327,22 @@ static void test_http_response_header__lookup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_http_redact__every_occurrence),
-		cmocka_unit_test(test_http_redact__longest_match_wins),
-		cmocka_unit_test(test_http_redact__empty_and_no_secrets),
-		cmocka_unit_test(test_http_redact__short_secret_grows_buffer),
-		cmocka_unit_test(test_http_redact__encoded_forms),
-		cmocka_unit_test(test_http_redact__binary_safe),
-		cmocka_unit_test(test_http_redact__inplace_truncates),
-		cmocka_unit_test(test_http_check_url__rules),
-		cmocka_unit_test(test_http_check_url__message_redacted),
-		cmocka_unit_test(test_http_classify__statuses),
-		cmocka_unit_test(test_http_classify__network),
-		cmocka_unit_test(test_http_backoff__bounds),
-		cmocka_unit_test(test_http_retry_next__limits),
-		cmocka_unit_test(test_http_send__refused_before_anything),
-		cmocka_unit_test(test_http_send__bad_arguments),
-		cmocka_unit_test(test_http_response_header__lookup),
+	    cmocka_unit_test(test_http_redact__every_occurrence),
+	    cmocka_unit_test(test_http_redact__longest_match_wins),
+	    cmocka_unit_test(test_http_redact__empty_and_no_secrets),
+	    cmocka_unit_test(test_http_redact__short_secret_grows_buffer),
+	    cmocka_unit_test(test_http_redact__encoded_forms),
+	    cmocka_unit_test(test_http_redact__binary_safe),
+	    cmocka_unit_test(test_http_redact__inplace_truncates),
+	    cmocka_unit_test(test_http_check_url__rules),
+	    cmocka_unit_test(test_http_check_url__message_redacted),
+	    cmocka_unit_test(test_http_classify__statuses),
+	    cmocka_unit_test(test_http_classify__network),
+	    cmocka_unit_test(test_http_backoff__bounds),
+	    cmocka_unit_test(test_http_retry_next__limits),
+	    cmocka_unit_test(test_http_send__refused_before_anything),
+	    cmocka_unit_test(test_http_send__bad_arguments),
+	    cmocka_unit_test(test_http_response_header__lookup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
