@@ -781,88 +781,124 @@ static int fill_response(struct dk_http_response *out, CURL *h,
 	return 0;
 }
 
-int dk_http_send(struct dk_http_response *out, struct dk_http_client *client,
-                 const struct dk_http_request *req)
-{
-	struct sink body = {0}, head = {0};
-	struct curl_slist *hdrs = NULL;
-	char errbuf[CURL_ERROR_SIZE] = "";
+/* One attempt's state, shared by dk_http_send and dk_http_send_all. */
+struct attempt {
+	const struct dk_http_request *req;
 	const char *method;
-	CURL *h = NULL;
-	CURLcode c;
+	struct sink body, head;
+	struct curl_slist *hdrs;
+	char errbuf[CURL_ERROR_SIZE];
 	double t0;
+};
+
+static void attempt_release(struct attempt *a)
+{
+	wipe_slist(a->hdrs);
+	a->hdrs = NULL;
+	explicit_bzero(a->errbuf, sizeof(a->errbuf));
+	if (a->body.buf)
+		explicit_bzero(a->body.buf, a->body.len);
+	free(a->body.buf);
+	if (a->head.buf)
+		explicit_bzero(a->head.buf, a->head.len);
+	free(a->head.buf);
+	a->body.buf = a->head.buf = NULL;
+}
+
+/* Check the request and set up handle h; out->neterr says why not. */
+static int attempt_prepare(struct attempt *a, struct dk_http_response *out,
+                           CURL *h, const struct dk_http_request *req)
+{
 	int rc;
 
+	memset(a, 0, sizeof(*a));
 	memset(out, 0, sizeof(*out));
 	out->retry_after_ms = -1;
+	out->neterr = DK_HTTP_NET_OTHER;
+	a->req = req;
 	if (!req || !req->url)
 		return dk_error_set(DK_EINVALID, "http: no URL given");
-	method = req->method ? req->method : "GET";
+	a->method = req->method ? req->method : "GET";
 	if (!valid_method(req->method))
 		return dk_error_set(DK_EINVALID, "http: bad method");
 	rc = dk_http_check_url(req->url, req->allow_plain_local, req->secrets);
 	if (rc < 0) {
-		out->neterr =
-		    rc == DK_EREFUSED ? DK_HTTP_NET_POLICY : DK_HTTP_NET_OTHER;
+		if (rc == DK_EREFUSED)
+			out->neterr = DK_HTTP_NET_POLICY;
 		return rc;
 	}
-	body.max = req->max_body ? req->max_body : DK_HTTP_MAX_BODY_DEFAULT;
-	if (body.max > DK_HTTP_MAX_BODY_LIMIT)
+	a->body.max = req->max_body ? req->max_body : DK_HTTP_MAX_BODY_DEFAULT;
+	if (a->body.max > DK_HTTP_MAX_BODY_LIMIT)
 		return dk_error_set(DK_EINVALID,
 		                    "http: max_body over the limit of %d bytes",
 		                    DK_HTTP_MAX_BODY_LIMIT);
-	head.max = DK_HTTP_MAX_HEADERS;
-	if ((rc = build_headers(&hdrs, req)) < 0)
+	a->head.max = DK_HTTP_MAX_HEADERS;
+	if ((rc = build_headers(&a->hdrs, req)) < 0)
 		return rc;
+	if ((rc = setup_handle(h, req, a->hdrs, &a->body, &a->head,
+	                       a->errbuf)) < 0)
+		return rc;
+	out->neterr = DK_HTTP_NET_NONE;
+	a->t0 = dk_mono_ms();
+	return 0;
+}
+
+static int attempt_finish(struct attempt *a, struct dk_http_response *out,
+                          CURL *h, CURLcode c)
+{
+	const struct dk_http_request *req = a->req;
+	int rc;
+
+	out->total_ms = dk_mono_ms() - a->t0;
+	out->neterr = neterr_of(c, a->body.over || a->head.over);
+	if (c == CURLE_OK)
+		return fill_response(out, h, &a->body, &a->head, req->secrets);
+	rc = code_of(out->neterr);
+	if (out->neterr == DK_HTTP_NET_TOO_LARGE) {
+		set_error(rc, req->secrets,
+		          "%s %s: the response is larger than %zu bytes",
+		          a->method, req->url,
+		          a->head.over ? (size_t)DK_HTTP_MAX_HEADERS
+		                       : a->body.max);
+	} else {
+		if (strlen(a->errbuf) >= CURL_ERROR_SIZE - 2)
+			redact_cut_tail(a->errbuf, sizeof(a->errbuf),
+			                req->secrets);
+		set_error(rc, req->secrets, "%s %s: %s", a->method, req->url,
+		          a->errbuf[0] ? a->errbuf : curl_easy_strerror(c));
+	}
+	return rc;
+}
+
+int dk_http_send(struct dk_http_response *out, struct dk_http_client *client,
+                 const struct dk_http_request *req)
+{
+	struct attempt a;
+	CURL *h;
+	int rc;
+
 	if (client) {
 		h = client->curl;
 		curl_easy_reset(h);
 	} else {
+		if (ensure_global() < 0)
+			return DK_ERROR;
 		h = curl_easy_init();
-		if (!h) {
-			rc = dk_error_set(DK_ERROR, "http: libcurl failed");
-			goto done;
-		}
 	}
-	if ((rc = setup_handle(h, req, hdrs, &body, &head, errbuf)) < 0)
-		goto done;
-	t0 = dk_mono_ms();
-	c = curl_easy_perform(h);
-	out->total_ms = dk_mono_ms() - t0;
-	out->neterr = neterr_of(c, body.over || head.over);
-	if (c != CURLE_OK) {
-		rc = code_of(out->neterr);
-		if (out->neterr == DK_HTTP_NET_TOO_LARGE)
-			set_error(rc, req->secrets,
-			          "%s %s: the response is larger than %zu "
-			          "bytes",
-			          method, req->url,
-			          head.over ? (size_t)DK_HTTP_MAX_HEADERS
-			                    : body.max);
-		else {
-			if (strlen(errbuf) >= CURL_ERROR_SIZE - 2)
-				redact_cut_tail(errbuf, sizeof(errbuf),
-				                req->secrets);
-			set_error(rc, req->secrets, "%s %s: %s", method,
-			          req->url,
-			          errbuf[0] ? errbuf : curl_easy_strerror(c));
-		}
-		goto done;
+	if (!h) {
+		memset(out, 0, sizeof(*out));
+		out->retry_after_ms = -1;
+		out->neterr = DK_HTTP_NET_OTHER;
+		return dk_error_set(DK_ERROR, "http: libcurl failed");
 	}
-	rc = fill_response(out, h, &body, &head, req->secrets);
-done:
-	if (h && !client)
-		curl_easy_cleanup(h);
-	else if (h)
+	rc = attempt_prepare(&a, out, h, req);
+	if (rc == 0)
+		rc = attempt_finish(&a, out, h, curl_easy_perform(h));
+	if (client)
 		curl_easy_reset(h); /* drop pointers to this frame */
-	wipe_slist(hdrs);
-	explicit_bzero(errbuf, sizeof(errbuf));
-	if (body.buf)
-		explicit_bzero(body.buf, body.len);
-	free(body.buf);
-	if (head.buf)
-		explicit_bzero(head.buf, head.len);
-	free(head.buf);
+	else
+		curl_easy_cleanup(h);
+	attempt_release(&a);
 	return rc;
 }
 
@@ -1082,4 +1118,253 @@ int dk_http_send_retry(struct dk_http_response *out,
 	else if (v == DK_HTTP_RETRY)
 		dk_error_prefix("gave up after %u attempts", n);
 	return 0;
+}
+
+/* ---- many at once ------------------------------------------------------ */
+
+enum { JOB_WAIT, JOB_RUN, JOB_DONE };
+
+struct jobstate {
+	CURL *h;
+	struct attempt a;
+	struct dk_http_request r;
+	int state;
+	double ready_at, t0;
+	long base_to;
+};
+
+struct multi_run {
+	struct dk_http_job *jobs;
+	struct jobstate *st;
+	struct dk_http_retry p;
+	const struct dk_http_multi_observer *obs;
+	size_t left, running;
+};
+
+static void job_set_error(struct dk_http_job *job, const char *msg)
+{
+	free(job->error);
+	job->error = strdup(msg);
+}
+
+/* An attempt of job i ended with rc: decide what follows. */
+static void job_attempt_done(struct multi_run *m, size_t i, int rc)
+{
+	struct dk_http_job *job = &m->jobs[i];
+	struct jobstate *js = &m->st[i];
+	double now = dk_mono_ms();
+	enum dk_http_verdict v;
+	long delay = -1;
+
+	job->attempts++;
+	v = dk_http_classify(rc, &job->resp);
+	if (v == DK_HTTP_RETRY &&
+	    !dk_http_retry_next(&delay, &m->p, job->attempts, now - js->t0,
+	                        job->resp.retry_after_ms))
+		delay = -1;
+	free(job->error);
+	job->error = NULL;
+	if (rc < 0)
+		job_set_error(job, dk_error_last());
+	if (m->obs && m->obs->after)
+		m->obs->after(m->obs->ctx, i, job->attempts, rc, &job->resp, v,
+		              delay);
+	job->verdict = v;
+	if (v == DK_HTTP_RETRY && delay >= 0) {
+		js->state = JOB_WAIT;
+		js->ready_at = now + (double)delay;
+		return;
+	}
+	js->state = JOB_DONE;
+	m->left--;
+	if (v == DK_HTTP_RETRY) {
+		char msg[1200];
+		if (rc < 0)
+			snprintf(msg, sizeof(msg),
+			         "gave up after %u attempts: %s", job->attempts,
+			         job->error ? job->error : "");
+		else
+			snprintf(msg, sizeof(msg),
+			         "gave up after %u attempts: last status %ld",
+			         job->attempts, job->resp.status);
+		job_set_error(job, msg);
+	}
+}
+
+/* Start the next attempt of job i; 0, or DK_ERROR if multi failed. */
+static int job_start(struct multi_run *m, CURLM *multi, size_t i)
+{
+	struct dk_http_job *job = &m->jobs[i];
+	struct jobstate *js = &m->st[i];
+	double now = dk_mono_ms(), left;
+	int rc, stop;
+
+	if (!job->attempts)
+		js->t0 = now;
+	if (m->obs && m->obs->before &&
+	    (stop = m->obs->before(m->obs->ctx, i, job->attempts + 1))) {
+		job->stopped = stop;
+		js->state = JOB_DONE;
+		m->left--;
+		return 0;
+	}
+	left = (double)m->p.deadline_ms - (now - js->t0);
+	js->r.timeout_ms = js->base_to;
+	if (left < (double)js->r.timeout_ms)
+		js->r.timeout_ms = left > 1 ? (long)left : 1;
+	dk_http_response_dispose(&job->resp);
+	if (!js->h && !(js->h = curl_easy_init())) {
+		dk_error_set(DK_ERROR, "http: libcurl failed");
+		job->resp.neterr = DK_HTTP_NET_OTHER;
+		job_attempt_done(m, i, DK_ERROR);
+		return 0;
+	}
+	curl_easy_reset(js->h);
+	rc = attempt_prepare(&js->a, &job->resp, js->h, &js->r);
+	if (rc < 0) {
+		attempt_release(&js->a);
+		job_attempt_done(m, i, rc);
+		return 0;
+	}
+	curl_easy_setopt(js->h, CURLOPT_PRIVATE, (void *)&m->st[i]);
+	if (curl_multi_add_handle(multi, js->h) != CURLM_OK) {
+		attempt_release(&js->a);
+		return dk_error_set(DK_ERROR, "http: adding a transfer failed");
+	}
+	js->state = JOB_RUN;
+	m->running++;
+	return 0;
+}
+
+static void sleep_until(double t)
+{
+	double now = dk_mono_ms();
+
+	if (t > now)
+		sleep_ms((long)(t - now) + 1);
+}
+
+int dk_http_send_all(struct dk_http_job *jobs, size_t njobs,
+                     size_t max_in_flight, const struct dk_http_retry *policy,
+                     const struct dk_http_multi_observer *obs)
+{
+	struct multi_run m = {jobs, NULL, {0}, obs, njobs, 0};
+	CURLM *multi = NULL;
+	size_t i;
+	int rc = 0;
+
+	if (!max_in_flight)
+		max_in_flight = 1;
+	policy_defaults(&m.p, policy);
+	for (i = 0; i < njobs; i++) {
+		memset(&jobs[i].resp, 0, sizeof(jobs[i].resp));
+		jobs[i].resp.retry_after_ms = -1;
+		jobs[i].verdict = DK_HTTP_FAILED;
+		jobs[i].attempts = 0;
+		jobs[i].stopped = 0;
+		jobs[i].error = NULL;
+	}
+	if (!njobs)
+		return 0;
+	if (ensure_global() < 0)
+		return DK_ERROR;
+	m.st = calloc(njobs, sizeof(*m.st));
+	multi = curl_multi_init();
+	if (!m.st || !multi) {
+		rc = dk_error_set(DK_ERROR, "http: out of memory");
+		goto done;
+	}
+	for (i = 0; i < njobs; i++) {
+		if (!jobs[i].req) {
+			rc = dk_error_set(DK_EINVALID,
+			                  "http: job %zu has no "
+			                  "request",
+			                  i);
+			goto done;
+		}
+		m.st[i].r = *jobs[i].req;
+		m.st[i].base_to = jobs[i].req->timeout_ms > 0
+		                      ? jobs[i].req->timeout_ms
+		                      : DK_HTTP_TIMEOUT_DEFAULT;
+		m.st[i].state = JOB_WAIT;
+	}
+	while (m.left) {
+		double now = dk_mono_ms(), next = -1;
+		CURLMsg *msg;
+		int still, q;
+
+		for (i = 0; i < njobs; i++) {
+			if (m.st[i].state != JOB_WAIT)
+				continue;
+			if (m.running < max_in_flight &&
+			    m.st[i].ready_at <= now) {
+				if ((rc = job_start(&m, multi, i)) < 0)
+					goto done;
+			}
+			if (m.st[i].state == JOB_WAIT &&
+			    (next < 0 || m.st[i].ready_at < next))
+				next = m.st[i].ready_at;
+		}
+		if (!m.running) {
+			if (m.left && next >= 0)
+				sleep_until(next);
+			continue;
+		}
+		if (curl_multi_perform(multi, &still) != CURLM_OK) {
+			rc = dk_error_set(DK_ERROR,
+			                  "http: transfer loop failed");
+			goto done;
+		}
+		while ((msg = curl_multi_info_read(multi, &q))) {
+			struct jobstate *js = NULL;
+			size_t k;
+			int arc;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
+			                  (char **)&js);
+			k = (size_t)(js - m.st);
+			arc = attempt_finish(&js->a, &jobs[k].resp, js->h,
+			                     msg->data.result);
+			curl_multi_remove_handle(multi, js->h);
+			attempt_release(&js->a);
+			m.running--;
+			job_attempt_done(&m, k, arc);
+		}
+		if (m.running) {
+			long wait = 1000;
+			now = dk_mono_ms();
+			if (next >= 0 && m.running < max_in_flight)
+				wait = next > now ? (long)(next - now) + 1 : 0;
+			if (wait > 1000)
+				wait = 1000;
+			curl_multi_poll(multi, NULL, 0, (int)wait, NULL);
+		}
+	}
+done:
+	for (i = 0; m.st && i < njobs; i++) {
+		if (m.st[i].state == JOB_RUN) {
+			curl_multi_remove_handle(multi, m.st[i].h);
+			attempt_release(&m.st[i].a);
+		}
+		if (rc < 0 && m.st[i].state != JOB_DONE) {
+			jobs[i].verdict = DK_HTTP_FAILED;
+			job_set_error(&jobs[i], dk_error_last());
+		}
+		if (m.st[i].h)
+			curl_easy_cleanup(m.st[i].h);
+	}
+	curl_multi_cleanup(multi);
+	free(m.st);
+	return rc;
+}
+
+void dk_http_job_dispose(struct dk_http_job *job)
+{
+	if (!job)
+		return;
+	dk_http_response_dispose(&job->resp);
+	free(job->error);
+	job->error = NULL;
 }

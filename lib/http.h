@@ -204,6 +204,42 @@ int dk_http_send_retry(struct dk_http_response *out,
                        const struct dk_http_observer *obs);
 
 /*
+ * Many requests at once over libcurl's multi interface, in the calling
+ * thread: every job runs the retry loop of dk_http_send_retry (same
+ * policy, its own attempts and deadline), with at most `max_in_flight`
+ * attempts on the wire at any time (0 = 1), sharing one connection pool.
+ * The observer is called between transfers, in this thread, with the
+ * job's index; `before` returning non-zero stops that job only (its
+ * `stopped` gets the value, it sends nothing more). Each job's `resp`
+ * holds its last attempt's response and `error` the (redacted) message of
+ * its failure, or NULL; dispose them with dk_http_job_dispose(). Returns 0
+ * once every job has a verdict or was stopped, or DK_ERROR when libcurl's
+ * multi interface itself failed (jobs not finished then have verdict
+ * DK_HTTP_FAILED and an error).
+ */
+struct dk_http_job {
+	const struct dk_http_request *req; /* in */
+	struct dk_http_response resp;      /* out */
+	enum dk_http_verdict verdict;      /* out */
+	unsigned attempts;                 /* out */
+	int stopped;                       /* out */
+	char *error;                       /* out, malloc'd */
+};
+
+struct dk_http_multi_observer {
+	int (*before)(void *ctx, size_t job, unsigned attempt);
+	void (*after)(void *ctx, size_t job, unsigned attempt, int rc,
+	              const struct dk_http_response *resp,
+	              enum dk_http_verdict verdict, long delay_ms);
+	void *ctx;
+};
+
+int dk_http_send_all(struct dk_http_job *jobs, size_t njobs,
+                     size_t max_in_flight, const struct dk_http_retry *policy,
+                     const struct dk_http_multi_observer *obs);
+void dk_http_job_dispose(struct dk_http_job *job);
+
+/*
  * Copy `len` bytes of `buf` to a new NUL-terminated buffer in which every
  * occurrence of every non-empty secret (and of its JSON-escaped and
  * percent-encoded forms) is replaced by "[REDACTED]"; the longest match

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_LIST 64
 
@@ -37,6 +38,7 @@ static const char usage[] =
     "                 [-k KEY] [--secret NAME]... [--show-header NAME]...\n"
     "                 [--retry N] [--base-ms MS] [--cap-ms MS]\n"
     "                 [--deadline-ms MS] [--retry-after-max-ms MS] [--reuse]\n"
+    "                 [--count N [--parallel K]]\n"
     "                 METHOD URL\n"
     "  ${NAME} in the URL, headers and body expands to the environment\n"
     "  variable NAME given with --secret, which is then redacted.\n";
@@ -109,6 +111,83 @@ static void on_after(void *ctx, unsigned attempt, int rc,
 	fputc('\n', stderr);
 }
 
+static void on_after_job(void *ctx, size_t job, unsigned attempt, int rc,
+                         const struct dk_http_response *resp,
+                         enum dk_http_verdict v, long delay_ms)
+{
+	fprintf(stderr, "job %zu ", job + 1);
+	on_after(ctx, attempt, rc, resp, v, delay_ms);
+}
+
+/*
+ * --count N [--parallel K]: N copies of the request at once (K in
+ * flight), job i with Idempotency-Key KEY-i; one line per job on stdout.
+ */
+static int run_many(const struct dk_http_request *base, size_t nheaders,
+                    const char *key, long count, long parallel,
+                    const struct dk_http_retry *pol)
+{
+	struct dk_http_multi_observer obs = {NULL, on_after_job, NULL};
+	struct dk_http_request *reqs = calloc((size_t)count, sizeof(*reqs));
+	struct dk_http_job *jobs = calloc((size_t)count, sizeof(*jobs));
+	const char **hdrs =
+	    calloc((size_t)count * (nheaders + 2), sizeof(char *));
+	char **keys = calloc((size_t)count, sizeof(char *));
+	long i, ok = 0;
+	int ret = 1;
+
+	if (!key) {
+		fprintf(stderr, "http-tool: --count needs -k KEY\n");
+		goto done;
+	}
+	if (!reqs || !jobs || !hdrs || !keys)
+		goto done;
+	for (i = 0; i < count; i++) {
+		const char **h = hdrs + (size_t)i * (nheaders + 2);
+		size_t k, m = 0, n = strlen(key) + 40;
+		/* The job's own key replaces the one -k added. */
+		for (k = 0; k < nheaders; k++)
+			if (strncasecmp(base->headers[k],
+			                "Idempotency-Key:", 16))
+				h[m++] = base->headers[k];
+		if (!(keys[i] = malloc(n)))
+			goto done;
+		snprintf(keys[i], n, "Idempotency-Key: %s-%ld", key, i + 1);
+		h[m] = keys[i];
+		reqs[i] = *base;
+		reqs[i].headers = h;
+		jobs[i].req = &reqs[i];
+	}
+	if (dk_http_send_all(jobs, (size_t)count, (size_t)parallel, pol, &obs) <
+	    0) {
+		fprintf(stderr, "http-tool: %s\n", dk_error_last());
+		goto done;
+	}
+	for (i = 0; i < count; i++) {
+		printf("job %ld: status=%ld verdict=%s attempts=%u "
+		       "replayed=%d\n",
+		       i + 1, jobs[i].resp.status,
+		       dk_http_verdict_name(jobs[i].verdict), jobs[i].attempts,
+		       jobs[i].resp.replayed);
+		if (jobs[i].error)
+			fprintf(stderr, "http-tool: job %ld: %s\n", i + 1,
+			        jobs[i].error);
+		ok += jobs[i].verdict == DK_HTTP_SUCCESS;
+	}
+	printf("success=%ld of %ld\n", ok, count);
+	ret = ok == count ? 0 : 5;
+done:
+	for (i = 0; jobs && i < count; i++)
+		dk_http_job_dispose(&jobs[i]);
+	for (i = 0; keys && i < count; i++)
+		free(keys[i]);
+	free(keys);
+	free(hdrs);
+	free(jobs);
+	free(reqs);
+	return ret;
+}
+
 static long num(const char *s, const char *what)
 {
 	char *end;
@@ -139,6 +218,8 @@ int main(int argc, char **argv)
 		O_DEADLINE,
 		O_RAMAX,
 		O_REUSE,
+		O_COUNT,
+		O_PARALLEL,
 	};
 	static const struct option longopts[] = {
 	    {"allow-plain-local", no_argument, NULL, O_PLAIN},
@@ -159,6 +240,8 @@ int main(int argc, char **argv)
 	    {"deadline-ms", required_argument, NULL, O_DEADLINE},
 	    {"retry-after-max-ms", required_argument, NULL, O_RAMAX},
 	    {"reuse", no_argument, NULL, O_REUSE},
+	    {"count", required_argument, NULL, O_COUNT},
+	    {"parallel", required_argument, NULL, O_PARALLEL},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -176,6 +259,7 @@ int main(int argc, char **argv)
 	size_t nheaders = 0, i;
 	unsigned attempts = 0;
 	int c, check_only = 0, reuse = 0, ret = 1;
+	long count = 0, parallel = 1;
 
 	pol.max_attempts = 1;
 	while ((c = getopt_long(argc, argv, "H:d:k:h", longopts, NULL)) != -1) {
@@ -249,6 +333,12 @@ int main(int argc, char **argv)
 		case O_REUSE:
 			reuse = 1;
 			break;
+		case O_COUNT:
+			count = num(optarg, "count");
+			break;
+		case O_PARALLEL:
+			parallel = num(optarg, "count");
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -306,6 +396,10 @@ int main(int argc, char **argv)
 			goto done;
 	}
 	req.body = body;
+	if (count > 0) {
+		ret = run_many(&req, nheaders, key, count, parallel, &pol);
+		goto done;
+	}
 	if (reuse && dk_http_client_new(&client) < 0) {
 		fprintf(stderr, "http-tool: %s\n", dk_error_last());
 		goto done;
