@@ -298,6 +298,16 @@ const char *dk_ledger_path(const struct dk_ledger *l)
 	return l->path;
 }
 
+int dk_ledger_fsync_enabled(const struct dk_ledger *l)
+{
+	return l->sync != SYNC_NONE;
+}
+
+const char *dk_ledger_gitdir(const struct dk_ledger *l)
+{
+	return l->gitdir;
+}
+
 const char *dk_ledger_id(const struct dk_ledger *l)
 {
 	return l->ledger_id;
