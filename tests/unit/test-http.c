@@ -324,6 +324,63 @@ static void test_http_response_header__lookup(void **state)
 	assert_null(dk_http_response_header(&r, "Missing"));
 }
 
+static int stop_job0(void *ctx, size_t job, unsigned attempt)
+{
+	int *calls = ctx;
+
+	(*calls)++;
+	return job == 0 ? 7 : 0;
+}
+
+static void test_http_send_all__stop_and_refuse(void **state)
+{
+	struct dk_http_request req = DK_HTTP_REQUEST_INIT;
+	struct dk_http_multi_observer obs = {stop_job0, NULL, NULL};
+	struct dk_http_job jobs[3];
+	struct dk_http_retry pol = DK_HTTP_RETRY_INIT;
+	int calls = 0;
+
+	obs.ctx = &calls;
+	memset(jobs, 0, sizeof(jobs));
+	req.url = "http://example.invalid/";
+	jobs[0].req = jobs[1].req = jobs[2].req = &req;
+	assert_int_equal(dk_http_send_all(jobs, 3, 2, &pol, &obs), 0);
+	assert_int_equal(calls, 3);
+	assert_int_equal(jobs[0].stopped, 7);
+	assert_int_equal(jobs[0].attempts, 0);
+	assert_null(jobs[0].error);
+	assert_int_equal(jobs[1].verdict, DK_HTTP_FAILED);
+	assert_int_equal(jobs[1].attempts, 1);
+	assert_int_equal(jobs[1].resp.neterr, DK_HTTP_NET_POLICY);
+	assert_non_null(strstr(jobs[1].error, "only https"));
+	assert_int_equal(jobs[2].verdict, DK_HTTP_FAILED);
+	dk_http_job_dispose(&jobs[0]);
+	dk_http_job_dispose(&jobs[1]);
+	dk_http_job_dispose(&jobs[2]);
+	dk_http_job_dispose(NULL);
+	assert_int_equal(dk_http_send_all(NULL, 0, 4, NULL, NULL), 0);
+}
+
+static int stop_always(void *ctx, unsigned attempt)
+{
+	return 9;
+}
+
+static void test_http_send_retry__before_stops(void **state)
+{
+	struct dk_http_request req = DK_HTTP_REQUEST_INIT;
+	struct dk_http_observer obs = {stop_always, NULL, NULL};
+	struct dk_http_response r;
+	enum dk_http_verdict v;
+	unsigned n = 5;
+
+	req.url = "https://127.0.0.1:1/";
+	assert_int_equal(dk_http_send_retry(&r, &v, &n, NULL, &req, NULL, &obs),
+	                 9);
+	assert_int_equal(n, 0);
+	dk_http_response_dispose(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +400,8 @@ int main(void)
 	    cmocka_unit_test(test_http_send__refused_before_anything),
 	    cmocka_unit_test(test_http_send__bad_arguments),
 	    cmocka_unit_test(test_http_response_header__lookup),
+	    cmocka_unit_test(test_http_send_all__stop_and_refuse),
+	    cmocka_unit_test(test_http_send_retry__before_stops),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
