@@ -66,6 +66,15 @@ static const struct dk_option verify_options[] = {
 	END_OPT,
 };
 
+static const struct dk_option lint_options[] = {
+	{ 0, "json", DK_OPT_FLAG, NULL,
+	  "print each workflow's canonical JSON form, one per line", 0 },
+	{ 0, "hash", DK_OPT_FLAG, NULL,
+	  "print each workflow's workflow_hash and file name", 0 },
+	{ 'q', "quiet", DK_OPT_FLAG, NULL, "print only errors", 0 },
+	END_OPT,
+};
+
 const struct dk_command dk_commands[] = {
 	{ "init", cmd_init, DK_NO_LEDGER_OPT, "create a ledger",
 	  "[--json] [--admin NAME --key FILE.pub]... [--policy FILE] "
@@ -87,6 +96,10 @@ const struct dk_command dk_commands[] = {
 	  "check the hash chain and the git history",
 	  "[--json] [-q] [--anchor SEQ:HASH]... [--ledger DIR]",
 	  verify_options, DK_COMPLETE_NONE },
+	{ "lint", cmd_lint, DK_NO_LEDGER_OPT,
+	  "check workflow files (directories: every *.yaml, *.yml)",
+	  "[--hash] [--json] [-q] FILE|DIR...", lint_options,
+	  DK_COMPLETE_WORKFLOW },
 	{ NULL, NULL, 0, NULL, NULL, NULL, DK_COMPLETE_NONE },
 };
 
