@@ -6,6 +6,7 @@
 #   BENCH_SIZES="1000 100000 1000000"   ledger sizes for the append figures
 #   BENCH_APPENDS=2000                   appends per in-process measurement
 #   BENCH_PROCS=200                      processes per per-process figure
+#   BENCH_HTTP=1000                      requests per HTTP figure
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 : "${DOCKET_BUILD:=$SRC/build}"
@@ -130,3 +131,7 @@ for kind in written-100k gen-100000; do
 	echo "     git fsck --strict          ${fk}s"
 	echo "     libgit2 walk + sha256      ${wk}s"
 done
+
+echo
+echo "== HTTP round trips through lib/http (fake provider on 127.0.0.1; the baseline for dispatch)"
+DOCKET_BUILD=$B "$SRC/bench/http.sh" "${BENCH_HTTP:-1000}" | sed 's/^/  /'

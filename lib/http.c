@@ -337,7 +337,7 @@ static int host_is_local(const char *host)
 		memcpy(buf, host + 1, n - 2);
 		buf[n - 2] = '\0';
 		if (inet_pton(AF_INET6, buf, a6) == 1) {
-			static const unsigned char lo[16] = {[15] = 1};
+			static const unsigned char lo[16] = { [15] = 1 };
 			return !memcmp(a6, lo, 16);
 		}
 	}
@@ -902,6 +902,60 @@ int dk_http_send(struct dk_http_response *out, struct dk_http_client *client,
 	return rc;
 }
 
+int dk_http_request_format(char **out, size_t *len,
+                           const struct dk_http_request *req)
+{
+	struct sink t = { 0 };
+	const char *const *h;
+	const char *m = req->method ? req->method : "GET";
+	const char *url = req->url ? req->url : "";
+	char *red = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	*out = NULL;
+	if (len)
+		*len = 0;
+	t.max = (size_t)-1;
+	if (sink_add(&t, m, strlen(m)) || sink_add(&t, " ", 1) ||
+	    sink_add(&t, url, strlen(url)) || sink_add(&t, "\n", 1))
+		goto oom;
+	for (h = req->headers; h && *h; h++)
+		if (sink_add(&t, *h, strlen(*h)) || sink_add(&t, "\n", 1))
+			goto oom;
+	if (sink_add(&t, "\n", 1) ||
+	    (req->body_len && sink_add(&t, req->body, req->body_len)))
+		goto oom;
+	if (dk_redact(&red, &n, t.buf, t.len, req->secrets) < 0) {
+		rc = DK_ERROR;
+		goto done;
+	}
+	*out = red;
+	if (len)
+		*len = n;
+	goto done;
+oom:
+	rc = dk_error_set(DK_ERROR, "http: out of memory");
+done:
+	if (t.buf)
+		explicit_bzero(t.buf, t.len);
+	free(t.buf);
+	return rc;
+}
+
+int dk_http_request_hash(char out[65], const struct dk_http_request *req)
+{
+	char *text = NULL;
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (dk_http_request_format(&text, &n, req) < 0)
+		return DK_ERROR;
+	dk_sha256_hex(out, text, n);
+	free(text);
+	return 0;
+}
+
 /* ---- classification and retries --------------------------------------- */
 
 static int names_idempotency(json_t *v)
@@ -985,8 +1039,8 @@ const char *dk_http_verdict_name(enum dk_http_verdict v)
 const char *dk_http_neterr_name(enum dk_http_neterr e)
 {
 	static const char *const names[] = {
-	    "none",    "policy",  "resolve",   "connect", "tls",
-	    "timeout", "network", "too-large", "other",
+		"none",    "policy",  "resolve",   "connect", "tls",
+		"timeout", "network", "too-large", "other",
 	};
 
 	return (unsigned)e < sizeof(names) / sizeof(names[0]) ? names[e]
@@ -1058,7 +1112,7 @@ int dk_http_retry_next(long *delay_ms, const struct dk_http_retry *policy,
 
 static void sleep_ms(long ms)
 {
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
@@ -1248,7 +1302,7 @@ int dk_http_send_all(struct dk_http_job *jobs, size_t njobs,
                      size_t max_in_flight, const struct dk_http_retry *policy,
                      const struct dk_http_multi_observer *obs)
 {
-	struct multi_run m = {jobs, NULL, {0}, obs, njobs, 0};
+	struct multi_run m = { jobs, NULL, { 0 }, obs, njobs, 0 };
 	CURLM *multi = NULL;
 	size_t i;
 	int rc = 0;

@@ -118,6 +118,22 @@ char *dk_http_response_header(const struct dk_http_response *resp,
 int dk_http_check_url(const char *url, int allow_plain_local,
                       const char *const *secrets);
 
+/*
+ * The request as text, secrets masked: "METHOD URL\n", each header line,
+ * an empty line, the body (as given; it may contain NUL bytes) -- what
+ * `docket dispatch --dry-run` shows. Headers libcurl adds (Host,
+ * Content-Length, User-Agent) are not included. *out is malloc'd and
+ * NUL-terminated; len may be NULL. 0 or DK_ERROR.
+ */
+int dk_http_request_format(char **out, size_t *len,
+                           const struct dk_http_request *req);
+/*
+ * SHA-256 (hex) of dk_http_request_format's text: a request hash that
+ * names no secret and changes with any byte of the method, URL, headers
+ * or body. 0 or DK_ERROR.
+ */
+int dk_http_request_hash(char out[65], const struct dk_http_request *req);
+
 /* What the caller should do with the outcome of one attempt. */
 enum dk_http_verdict {
 	DK_HTTP_SUCCESS = 0, /* 2xx */

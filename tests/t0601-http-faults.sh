@@ -140,4 +140,28 @@ test_expect_success 'the default cap (1 MiB) applies without --max-body' '
 	grep -q "^verdict=success$" out
 '
 
+test_expect_success 'Retry-After as an HTTP date is read too' '
+	provider_fault P "{\"fault\":\"429\",\"retry_after\":\"Thu, 01 Jan 1970 00:00:00 GMT\",\"path\":\"/v1/refunds\"}" &&
+	test_expect_code 5 refund -k s429d >out &&
+	grep -q "^retry-after-ms=0$" out &&
+	provider_fault P "{\"fault\":\"429\",\"retry_after\":\"Fri, 01 Jan 2100 00:00:00 GMT\",\"path\":\"/v1/refunds\"}" &&
+	test_expect_code 5 refund -k s429e >out &&
+	grep -q "^retry-after-ms=86400000$" out
+'
+
+test_expect_success 'faults can be given on the command line (--fault)' '
+	start_provider F --fault 500:/v1/refunds:1,3 --fault drop:/v1/refunds:2 &&
+	V=$(provider_url F) &&
+	test_expect_code 5 ht -H "$J" -k f1 -d "{\"amount\":1}" POST $V/v1/refunds >out &&
+	grep -q "^status=500$" out &&
+	test_expect_code 5 ht -H "$J" -k f1 -d "{\"amount\":1}" POST $V/v1/refunds >out &&
+	grep -q "^neterr=network$" out &&
+	test_expect_code 5 ht -H "$J" -k f1 -d "{\"amount\":1}" POST $V/v1/refunds >out &&
+	grep -q "^status=500$" out &&
+	ht -H "$J" -k f1 -d "{\"amount\":1}" POST $V/v1/refunds >out &&
+	grep -q "^replayed=1$" out &&
+	test "$(effects F f1)" = 1 &&
+	stop_provider F
+'
+
 test_done

@@ -164,4 +164,15 @@ test_expect_success 'a kept-alive connection (--reuse): still one side effect' '
 	same_body k-reuse
 '
 
+test_expect_success 'a provider that starts late (--refuse-for): one effect' '
+	start_provider LATE --refuse-for 1.5 &&
+	http-tool --allow-plain-local -H "$J" -d "$B" --retry 30 \
+		--base-ms 100 --cap-ms 300 -k k-late-start \
+		POST "$(provider_url LATE)/v1/refunds" >out 2>err &&
+	grep -q "^attempt 1: status 0 verdict retry neterr connect" err &&
+	grep -q "^verdict=success$" out &&
+	test "$(effects LATE k-late-start)" = 1 &&
+	stop_provider LATE
+'
+
 test_done

@@ -26,7 +26,7 @@ static void check_redact(const char *in, const char *const *secrets,
 
 static void test_http_redact__every_occurrence(void **state)
 {
-	const char *s[] = {"sk_live_abc", NULL};
+	const char *s[] = { "sk_live_abc", NULL };
 
 	check_redact("a sk_live_abc b sk_live_abcsk_live_abc", s,
 	             "a [REDACTED] b [REDACTED][REDACTED]");
@@ -38,14 +38,14 @@ static void test_http_redact__every_occurrence(void **state)
 
 static void test_http_redact__longest_match_wins(void **state)
 {
-	const char *s[] = {"abc", "abcdef", NULL};
+	const char *s[] = { "abc", "abcdef", NULL };
 
 	check_redact("xabcdefx abcx", s, "x[REDACTED]x [REDACTED]x");
 }
 
 static void test_http_redact__empty_and_no_secrets(void **state)
 {
-	const char *s[] = {"", NULL};
+	const char *s[] = { "", NULL };
 
 	check_redact("keep me", s, "keep me");
 	check_redact("keep me", NULL, "keep me");
@@ -53,14 +53,14 @@ static void test_http_redact__empty_and_no_secrets(void **state)
 
 static void test_http_redact__short_secret_grows_buffer(void **state)
 {
-	const char *s[] = {"x", NULL};
+	const char *s[] = { "x", NULL };
 
 	check_redact("xxxx", s, "[REDACTED][REDACTED][REDACTED][REDACTED]");
 }
 
 static void test_http_redact__encoded_forms(void **state)
 {
-	const char *s[] = {"p@ss/w\"rd", NULL};
+	const char *s[] = { "p@ss/w\"rd", NULL };
 
 	/* JSON-escaped, with and without an escaped slash. */
 	check_redact("{\"k\":\"p@ss/w\\\"rd\"}", s, "{\"k\":\"[REDACTED]\"}");
@@ -72,8 +72,8 @@ static void test_http_redact__encoded_forms(void **state)
 
 static void test_http_redact__binary_safe(void **state)
 {
-	const char *s[] = {"key", NULL};
-	const char in[] = {'a', 0, 'k', 'e', 'y', 0, 'b'};
+	const char *s[] = { "key", NULL };
+	const char in[] = { 'a', 0, 'k', 'e', 'y', 0, 'b' };
 	char *out = NULL;
 	size_t n = 0;
 
@@ -85,7 +85,7 @@ static void test_http_redact__binary_safe(void **state)
 
 static void test_http_redact__inplace_truncates(void **state)
 {
-	const char *s[] = {"secret", NULL};
+	const char *s[] = { "secret", NULL };
 	char buf[16] = "a secret b";
 
 	dk_redact_inplace(buf, sizeof(buf), s);
@@ -126,7 +126,7 @@ static void test_http_check_url__rules(void **state)
 
 static void test_http_check_url__message_redacted(void **state)
 {
-	const char *s[] = {"tok123", NULL};
+	const char *s[] = { "tok123", NULL };
 
 	assert_int_equal(
 	    dk_http_check_url("http://example.com/?t=tok123", 0, s),
@@ -154,35 +154,35 @@ static void test_http_classify__statuses(void **state)
 		const char *body;
 		enum dk_http_verdict want;
 	} cases[] = {
-	    {200, NULL, DK_HTTP_SUCCESS},
-	    {201, NULL, DK_HTTP_SUCCESS},
-	    {202, NULL, DK_HTTP_SUCCESS},
-	    {204, NULL, DK_HTTP_SUCCESS},
-	    {301, NULL, DK_HTTP_FAILED},
-	    {302, NULL, DK_HTTP_FAILED},
-	    {304, NULL, DK_HTTP_FAILED},
-	    {400, "{\"error\":{\"type\":\"invalid_request_error\"}}",
-	     DK_HTTP_REFUSED},
-	    {400, "{\"error\":{\"type\":\"idempotency_error\"}}",
-	     DK_HTTP_IDEMPOTENCY},
-	    {422, "{\"error\":{\"code\":\"idempotency_key_reused\"}}",
-	     DK_HTTP_IDEMPOTENCY},
-	    {422, "{\"type\":\"IdempotencyError\"}", DK_HTTP_IDEMPOTENCY},
-	    {422, "not json idempotency", DK_HTTP_REFUSED},
-	    {401, NULL, DK_HTTP_REFUSED},
-	    {402, NULL, DK_HTTP_REFUSED},
-	    {403, NULL, DK_HTTP_REFUSED},
-	    {404, "{\"error\":{\"type\":\"idempotency_error\"}}",
-	     DK_HTTP_REFUSED},
-	    {408, NULL, DK_HTTP_RETRY},
-	    {409, "{\"error\":{\"type\":\"idempotency_error\"}}",
-	     DK_HTTP_RETRY},
-	    {429, NULL, DK_HTTP_RETRY},
-	    {500, NULL, DK_HTTP_RETRY},
-	    {502, NULL, DK_HTTP_RETRY},
-	    {503, NULL, DK_HTTP_RETRY},
-	    {599, NULL, DK_HTTP_RETRY},
-	    {100, NULL, DK_HTTP_FAILED},
+		{ 200, NULL, DK_HTTP_SUCCESS },
+		{ 201, NULL, DK_HTTP_SUCCESS },
+		{ 202, NULL, DK_HTTP_SUCCESS },
+		{ 204, NULL, DK_HTTP_SUCCESS },
+		{ 301, NULL, DK_HTTP_FAILED },
+		{ 302, NULL, DK_HTTP_FAILED },
+		{ 304, NULL, DK_HTTP_FAILED },
+		{ 400, "{\"error\":{\"type\":\"invalid_request_error\"}}",
+		  DK_HTTP_REFUSED },
+		{ 400, "{\"error\":{\"type\":\"idempotency_error\"}}",
+		  DK_HTTP_IDEMPOTENCY },
+		{ 422, "{\"error\":{\"code\":\"idempotency_key_reused\"}}",
+		  DK_HTTP_IDEMPOTENCY },
+		{ 422, "{\"type\":\"IdempotencyError\"}", DK_HTTP_IDEMPOTENCY },
+		{ 422, "not json idempotency", DK_HTTP_REFUSED },
+		{ 401, NULL, DK_HTTP_REFUSED },
+		{ 402, NULL, DK_HTTP_REFUSED },
+		{ 403, NULL, DK_HTTP_REFUSED },
+		{ 404, "{\"error\":{\"type\":\"idempotency_error\"}}",
+		  DK_HTTP_REFUSED },
+		{ 408, NULL, DK_HTTP_RETRY },
+		{ 409, "{\"error\":{\"type\":\"idempotency_error\"}}",
+		  DK_HTTP_RETRY },
+		{ 429, NULL, DK_HTTP_RETRY },
+		{ 500, NULL, DK_HTTP_RETRY },
+		{ 502, NULL, DK_HTTP_RETRY },
+		{ 503, NULL, DK_HTTP_RETRY },
+		{ 599, NULL, DK_HTTP_RETRY },
+		{ 100, NULL, DK_HTTP_FAILED },
 	};
 	size_t i;
 
@@ -202,14 +202,14 @@ static void test_http_classify__network(void **state)
 		enum dk_http_neterr e;
 		enum dk_http_verdict want;
 	} cases[] = {
-	    {DK_HTTP_NET_RESOLVE, DK_HTTP_RETRY},
-	    {DK_HTTP_NET_CONNECT, DK_HTTP_RETRY},
-	    {DK_HTTP_NET_TIMEOUT, DK_HTTP_RETRY},
-	    {DK_HTTP_NET_IO, DK_HTTP_RETRY},
-	    {DK_HTTP_NET_TLS, DK_HTTP_FAILED},
-	    {DK_HTTP_NET_POLICY, DK_HTTP_FAILED},
-	    {DK_HTTP_NET_TOO_LARGE, DK_HTTP_FAILED},
-	    {DK_HTTP_NET_OTHER, DK_HTTP_FAILED},
+		{ DK_HTTP_NET_RESOLVE, DK_HTTP_RETRY },
+		{ DK_HTTP_NET_CONNECT, DK_HTTP_RETRY },
+		{ DK_HTTP_NET_TIMEOUT, DK_HTTP_RETRY },
+		{ DK_HTTP_NET_IO, DK_HTTP_RETRY },
+		{ DK_HTTP_NET_TLS, DK_HTTP_FAILED },
+		{ DK_HTTP_NET_POLICY, DK_HTTP_FAILED },
+		{ DK_HTTP_NET_TOO_LARGE, DK_HTTP_FAILED },
+		{ DK_HTTP_NET_OTHER, DK_HTTP_FAILED },
 	};
 	size_t i;
 
@@ -285,7 +285,7 @@ static void test_http_send__refused_before_anything(void **state)
 static void test_http_send__bad_arguments(void **state)
 {
 	struct dk_http_request req = DK_HTTP_REQUEST_INIT;
-	const char *h[] = {"X-Bad\r\nInjected: 1", NULL};
+	const char *h[] = { "X-Bad\r\nInjected: 1", NULL };
 	struct dk_http_response r;
 
 	assert_int_equal(dk_http_send(&r, NULL, &req), DK_EINVALID);
@@ -324,25 +324,119 @@ static void test_http_response_header__lookup(void **state)
 	assert_null(dk_http_response_header(&r, "Missing"));
 }
 
+static int stop_job0(void *ctx, size_t job, unsigned attempt)
+{
+	int *calls = ctx;
+
+	(*calls)++;
+	return job == 0 ? 7 : 0;
+}
+
+static void test_http_send_all__stop_and_refuse(void **state)
+{
+	struct dk_http_request req = DK_HTTP_REQUEST_INIT;
+	struct dk_http_multi_observer obs = { stop_job0, NULL, NULL };
+	struct dk_http_job jobs[3];
+	struct dk_http_retry pol = DK_HTTP_RETRY_INIT;
+	int calls = 0;
+
+	obs.ctx = &calls;
+	memset(jobs, 0, sizeof(jobs));
+	req.url = "http://example.invalid/";
+	jobs[0].req = jobs[1].req = jobs[2].req = &req;
+	assert_int_equal(dk_http_send_all(jobs, 3, 2, &pol, &obs), 0);
+	assert_int_equal(calls, 3);
+	assert_int_equal(jobs[0].stopped, 7);
+	assert_int_equal(jobs[0].attempts, 0);
+	assert_null(jobs[0].error);
+	assert_int_equal(jobs[1].verdict, DK_HTTP_FAILED);
+	assert_int_equal(jobs[1].attempts, 1);
+	assert_int_equal(jobs[1].resp.neterr, DK_HTTP_NET_POLICY);
+	assert_non_null(strstr(jobs[1].error, "only https"));
+	assert_int_equal(jobs[2].verdict, DK_HTTP_FAILED);
+	dk_http_job_dispose(&jobs[0]);
+	dk_http_job_dispose(&jobs[1]);
+	dk_http_job_dispose(&jobs[2]);
+	dk_http_job_dispose(NULL);
+	assert_int_equal(dk_http_send_all(NULL, 0, 4, NULL, NULL), 0);
+}
+
+static int stop_always(void *ctx, unsigned attempt)
+{
+	return 9;
+}
+
+static void test_http_send_retry__before_stops(void **state)
+{
+	struct dk_http_request req = DK_HTTP_REQUEST_INIT;
+	struct dk_http_observer obs = { stop_always, NULL, NULL };
+	struct dk_http_response r;
+	enum dk_http_verdict v;
+	unsigned n = 5;
+
+	req.url = "https://127.0.0.1:1/";
+	assert_int_equal(dk_http_send_retry(&r, &v, &n, NULL, &req, NULL, &obs),
+	                 9);
+	assert_int_equal(n, 0);
+	dk_http_response_dispose(&r);
+}
+
+static void test_http_request_format__masked(void **state)
+{
+	const char *h[] = { "Authorization: Bearer sk_9f8e7d",
+		            "Idempotency-Key: k1", NULL };
+	const char *sec[] = { "sk_9f8e7d", NULL };
+	struct dk_http_request req = DK_HTTP_REQUEST_INIT;
+	char *text = NULL, h1[65], h2[65], h3[65];
+
+	req.method = "POST";
+	req.url = "https://api.example.com/v1/refunds";
+	req.headers = h;
+	req.body = "{\"amount\":5,\"note\":\"sk_9f8e7d\"}";
+	req.body_len = strlen(req.body);
+	req.secrets = sec;
+	assert_int_equal(dk_http_request_format(&text, NULL, &req), 0);
+	assert_string_equal(text, "POST https://api.example.com/v1/refunds\n"
+	                          "Authorization: Bearer [REDACTED]\n"
+	                          "Idempotency-Key: k1\n\n"
+	                          "{\"amount\":5,\"note\":\"[REDACTED]\"}");
+	free(text);
+	assert_int_equal(dk_http_request_hash(h1, &req), 0);
+	assert_int_equal(strlen(h1), 64);
+	/* Another secret value: same hash. Another body: another hash. */
+	h[0] = "Authorization: Bearer sk_other";
+	sec[0] = "sk_other";
+	req.body = "{\"amount\":5,\"note\":\"sk_other\"}";
+	req.body_len = strlen(req.body);
+	assert_int_equal(dk_http_request_hash(h2, &req), 0);
+	assert_string_equal(h1, h2);
+	req.body = "{\"amount\":6,\"note\":\"sk_other\"}";
+	assert_int_equal(dk_http_request_hash(h3, &req), 0);
+	assert_string_not_equal(h1, h3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_http_redact__every_occurrence),
-	    cmocka_unit_test(test_http_redact__longest_match_wins),
-	    cmocka_unit_test(test_http_redact__empty_and_no_secrets),
-	    cmocka_unit_test(test_http_redact__short_secret_grows_buffer),
-	    cmocka_unit_test(test_http_redact__encoded_forms),
-	    cmocka_unit_test(test_http_redact__binary_safe),
-	    cmocka_unit_test(test_http_redact__inplace_truncates),
-	    cmocka_unit_test(test_http_check_url__rules),
-	    cmocka_unit_test(test_http_check_url__message_redacted),
-	    cmocka_unit_test(test_http_classify__statuses),
-	    cmocka_unit_test(test_http_classify__network),
-	    cmocka_unit_test(test_http_backoff__bounds),
-	    cmocka_unit_test(test_http_retry_next__limits),
-	    cmocka_unit_test(test_http_send__refused_before_anything),
-	    cmocka_unit_test(test_http_send__bad_arguments),
-	    cmocka_unit_test(test_http_response_header__lookup),
+		cmocka_unit_test(test_http_redact__every_occurrence),
+		cmocka_unit_test(test_http_redact__longest_match_wins),
+		cmocka_unit_test(test_http_redact__empty_and_no_secrets),
+		cmocka_unit_test(test_http_redact__short_secret_grows_buffer),
+		cmocka_unit_test(test_http_redact__encoded_forms),
+		cmocka_unit_test(test_http_redact__binary_safe),
+		cmocka_unit_test(test_http_redact__inplace_truncates),
+		cmocka_unit_test(test_http_check_url__rules),
+		cmocka_unit_test(test_http_check_url__message_redacted),
+		cmocka_unit_test(test_http_classify__statuses),
+		cmocka_unit_test(test_http_classify__network),
+		cmocka_unit_test(test_http_backoff__bounds),
+		cmocka_unit_test(test_http_retry_next__limits),
+		cmocka_unit_test(test_http_send__refused_before_anything),
+		cmocka_unit_test(test_http_send__bad_arguments),
+		cmocka_unit_test(test_http_response_header__lookup),
+		cmocka_unit_test(test_http_request_format__masked),
+		cmocka_unit_test(test_http_send_all__stop_and_refuse),
+		cmocka_unit_test(test_http_send_retry__before_stops),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
