@@ -33,7 +33,8 @@ endif
 LIB_SRC = $(sort $(wildcard lib/*.c))
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 # Objects every executable links (the table, parsing, the dispatcher).
-CMD_CORE = cmd/main.c cmd/commands.c cmd/parse-options.c
+CMD_CORE = cmd/main.c cmd/commands.c cmd/parse-options.c \
+	cmd/complete-static.c
 # Helpers in an archive: linked only into commands that use them.
 CMD_HELP_SRC = cmd/run-command.c $(wildcard cmd/util-*.c) cmd/setup.c
 CMD_SRC = $(filter-out $(CMD_CORE) $(CMD_HELP_SRC),$(wildcard cmd/*.c))

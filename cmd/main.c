@@ -174,6 +174,13 @@ int main(int argc, char **argv)
 		printf("%s\n", realpath(dir, real) ? real : dir);
 		return DK_EXIT_OK;
 	}
+	if (!strcmp(argv[1], "__complete")) {
+		char dir[PATH_MAX];
+
+		if (exec_dir(dir, sizeof(dir)) < 0)
+			return DK_EXIT_FAILURE;
+		return dk_complete_words(dir, argv + 2, argc - 2);
+	}
 	if (!strcmp(argv[1], "help")) {
 		if (argc < 3) {
 			main_usage(stdout);
