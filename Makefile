@@ -95,7 +95,12 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libdocket.a
 man: all
 	@python3 tools/mkman.py $(BUILD)/bin/docket $(BUILD)/man
 
-tests-build: all man $(UNIT_BINS) $(HELPER_BINS)
+$(BUILD)/tests/powerloss.so: tests/powerloss/powerloss.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -fPIC -shared -Wall -Wextra -Werror \
+		-Wno-format-truncation -o $@ $< -ldl
+
+tests-build: all man $(UNIT_BINS) $(HELPER_BINS) $(BUILD)/tests/powerloss.so
 
 check: tests-build
 	@DOCKET_BUILD=$(abspath $(BUILD)) tests/run.sh

@@ -1212,6 +1212,53 @@ static int dir_is_empty(const char *path)
 	return names == 0;
 }
 
+static int sync_cb(const char *p, const struct stat *sb, int flag,
+		   struct FTW *ftw)
+{
+	int fd;
+
+	(void)sb;
+	(void)ftw;
+	if (flag != FTW_F && flag != FTW_D && flag != FTW_DP)
+		return 0;
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fsync(fd) < 0) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Everything git_repository_init wrote, and the new directory's entry in
+ * its parent, made durable. */
+static int sync_tree(const char *path)
+{
+	char parent[PATH_MAX], *slash;
+	int fd;
+
+	if (nftw(path, sync_cb, 16, FTW_PHYS | FTW_DEPTH) != 0)
+		return dk_error_set_errno(DK_EIO, "cannot fsync %s", path);
+	snprintf(parent, sizeof(parent), "%s", path);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	else if (slash)
+		slash[1] = '\0';
+	else
+		snprintf(parent, sizeof(parent), ".");
+	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return dk_error_set_errno(DK_EIO, "cannot fsync %s", parent);
+	}
+	close(fd);
+	return 0;
+}
+
 int dk_ledger_init(struct dk_ledger **out, const char *path,
                    const struct dk_init_opts *opts)
 {
@@ -1274,6 +1321,8 @@ int dk_ledger_init(struct dk_ledger **out, const char *path,
 	json_decref(body);
 	body = NULL;
 	if (rc < 0)
+		goto fail;
+	if (l->sync != SYNC_NONE && (rc = sync_tree(path)) < 0)
 		goto fail;
 	l->format = DK_FORMAT_VERSION;
 	*out = l;
