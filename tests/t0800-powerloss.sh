@@ -12,9 +12,9 @@ SHIM=$DOCKET_BUILD/tests/powerloss.so
 # ASan wants to be first among preloaded libraries; ours may come after
 export ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0"
 
-# cut N [fsync]: copy L0 to L, append "cut-N" with the power cut at its
+# cut_at N [fsync]: copy L0 to L, append "cut-N" with the power cut at its
 # N-th crash point; print "ack" if the append reported success.
-cut() {
+cut_at() {
 	rm -rf L bk && cp -a L0 L && mkdir bk &&
 	out=$(DOCKET_FSYNC=${2:-1} LD_PRELOAD=$SHIM POWERLOSS_AT=$1 \
 		POWERLOSS_ROOT=$TRASH/L POWERLOSS_BACKUPS=$TRASH/bk \
@@ -45,10 +45,28 @@ test_expect_success 'setup: a ledger, and the crash points of one append' '
 	test -s durable
 '
 
+line_of() { grep -n -m1 -- "$1" points | cut -d: -f1; }
+
+test_expect_success 'fsync accounting: 5 per append, objects durable before the branch moves' '
+	test "$(grep -c " fsync " points)" = 5 &&
+	pack=$(line_of " rename .*\.pack$") && idx=$(line_of " rename .*\.idx$") &&
+	odir=$(line_of " fsync .*/objects/pack$") &&
+	lock=$(line_of " create .*/refs/heads/main.lock$") &&
+	lsync=$(line_of " fsync .*/refs/heads/main.lock$") &&
+	ref=$(line_of " rename .*/refs/heads/main$") &&
+	rdir=$(line_of " fsync .*/refs/heads$") &&
+	# each pack file fsynced before it gets its name
+	test "$(sed -n "$((pack - 1))p" points | cut -d" " -f2)" = fsync &&
+	test "$(sed -n "$((idx - 1))p" points | cut -d" " -f2)" = fsync &&
+	test "$pack" -lt "$idx" && test "$idx" -lt "$odir" &&
+	test "$odir" -lt "$lock" && test "$lsync" -lt "$ref" &&
+	test "$ref" -lt "$rdir"
+'
+
 test_expect_success 'a cut before the branch is durable leaves no record, after it the whole record' '
 	n=$(cat npoints) && d=$(cat durable) && i=1 &&
 	while [ $i -le "$n" ]; do
-		cut $i >/dev/null
+		cut_at $i >/dev/null
 		if [ $i -le "$d" ]; then
 			! present $i || { echo "point $i: record present"; exit 1; }
 		else
@@ -61,7 +79,7 @@ test_expect_success 'a cut before the branch is durable leaves no record, after 
 test_expect_success 'a cut at every crash point: ledger verifies, nothing acknowledged is lost' '
 	n=$(cat npoints) && i=1 && acked=0 &&
 	while [ $i -le "$n" ]; do
-		r=$(cut $i) &&
+		r=$(cut_at $i) &&
 		docket verify --ledger L -q ||
 			{ echo "point $i: verify failed"; exit 1; }
 		git -C L fsck --strict --no-dangling >/dev/null 2>&1 ||
@@ -79,12 +97,12 @@ test_expect_success 'a cut at every crash point: ledger verifies, nothing acknow
 '
 
 test_expect_success 'a cut after the append reported success loses nothing' '
-	test "$(cut exit)" = ack && present exit &&
+	test "$(cut_at exit)" = ack && present exit &&
 	docket verify --ledger L -q
 '
 
 test_expect_success 'positive control: with fsync off the harness finds the loss' '
-	test "$(cut exit 0)" = ack &&
+	test "$(cut_at exit 0)" = ack &&
 	! present exit
 '
 
