@@ -20,12 +20,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+struct pending_jq {
+	struct dk_jq *e;
+	const struct dk_ynode *n;
+	char *what;
+};
+
 struct ld {
 	struct dk_diags *d;
 	const char *buf;
 	size_t len;
 	struct dk_workflow *wf;
 	size_t errors;
+	/* Every jq expression is compiled in one set, at the end. */
+	struct dk_jq_set *jqset;
+	struct pending_jq *pending;
+	size_t npending, cappending;
 };
 
 #define N_(a) (sizeof(a) / sizeof((a)[0]))
@@ -436,27 +446,65 @@ static int line_indent(struct ld *l, int line)
 	return c;
 }
 
+static void jq_error(struct ld *l, const struct dk_ynode *n, const char *what,
+		     const struct dk_jq_error *je)
+{
+	int line = n->line, col = n->col;
+
+	if (n->block && je->line > 0) {
+		line = n->line + je->line;
+		col = line_indent(l, line);
+	}
+	err(l, line, col, "invalid jq in %s: %s", what, je->msg);
+}
+
 static struct dk_jq *get_jq(struct ld *l, const struct dk_ynode *n,
 			    const char *what, json_t **json_out)
 {
 	struct dk_jq *e = NULL;
 	struct dk_jq_error je;
 	const char *s = get_str(l, n, what);
+	struct pending_jq *p;
 
 	if (!s)
 		return NULL;
-	if (dk_jq_compile(&e, s, &je) < 0) {
-		int line = n->line, col = n->col;
-		if (n->block && je.line > 0) {
-			line = n->line + je.line;
-			col = line_indent(l, line);
-		}
-		err(l, line, col, "invalid jq in %s: %s", what, je.msg);
+	if (dk_jq_set_add(&e, l->jqset, s, &je) < 0) {
+		jq_error(l, n, what, &je);
 		return NULL;
 	}
+	if (l->npending == l->cappending) {
+		size_t cap = l->cappending ? l->cappending * 2 : 16;
+		p = realloc(l->pending, cap * sizeof(*p));
+		if (!p)
+			abort();
+		l->pending = p;
+		l->cappending = cap;
+	}
+	p = &l->pending[l->npending++];
+	p->e = e;
+	p->n = n;
+	p->what = xstrdup(what);
 	if (json_out)
 		*json_out = json_string(s);
 	return e;
+}
+
+/* Compile every expression at once; report the ones that fail. */
+static void compile_jq(struct ld *l)
+{
+	size_t nfailed = 0, i;
+	struct dk_jq_error je;
+
+	if (dk_jq_set_compile(&nfailed, l->jqset) < 0 && !nfailed)
+		err(l, 1, 1, "%s", dk_error_last());
+	for (i = 0; i < l->npending; i++) {
+		if (dk_jq_failed(l->pending[i].e, &je))
+			jq_error(l, l->pending[i].n, l->pending[i].what, &je);
+		free(l->pending[i].what);
+	}
+	free(l->pending);
+	l->pending = NULL;
+	l->npending = 0;
 }
 
 static void put(json_t *o, const char *k, json_t *v)
@@ -2221,7 +2269,11 @@ int dk_workflow_load_buffer(struct dk_workflow **out, const char *path,
 	wf->dir = dir_of(path);
 	l.wf = wf;
 	c = json_object();
+	if (dk_jq_set_new(&l.jqset) < 0)
+		abort();
 	load_top(&l, root, c);
+	compile_jq(&l);
+	dk_jq_set_free(l.jqset);
 	dk_ynode_free(root);
 	if (l.errors || d->n) {
 		json_decref(c);

@@ -99,6 +99,74 @@ static void test_jq__bool_and_errors(void **state)
 	json_decref(in);
 }
 
+static void test_jq__set(void **state)
+{
+	const char *srcs[] = {
+		".a + 1",
+		".a # a comment at the end",
+		"\"n=\\(.a) (\\(\"x)\")\"",
+		"def f: . * 2; .a | f",
+		"1), (2",  /* unbalanced: alone, and fails */
+		"__dk0",   /* reserved prefix: alone, and fails */
+		"[.a, .a]",
+	};
+	struct dk_jq_set *set = NULL;
+	struct dk_jq *e[7] = { 0 };
+	struct dk_jq_error je;
+	json_t *in = J("{\"a\":3}"), *out;
+	size_t i, nfailed = 9;
+
+	(void)state;
+	assert_int_equal(dk_jq_set_new(&set), 0);
+	for (i = 0; i < 7; i++) {
+		int rc = dk_jq_set_add(&e[i], set, srcs[i], &je);
+		if (i == 4 || i == 5) {
+			assert_int_equal(rc, DK_EINVALID);
+			assert_null(e[i]);
+		} else {
+			assert_int_equal(rc, 0);
+		}
+	}
+	assert_int_equal(dk_jq_set_compile(&nfailed, set), 0);
+	assert_int_equal(nfailed, 0);
+	dk_jq_set_free(set); /* the expressions keep it alive */
+	assert_int_equal(dk_jq_eval(&out, e[0], in), 0);
+	assert_int_equal(json_integer_value(out), 4);
+	json_decref(out);
+	assert_int_equal(dk_jq_eval(&out, e[1], in), 0);
+	assert_int_equal(json_integer_value(out), 3);
+	json_decref(out);
+	assert_int_equal(dk_jq_eval(&out, e[2], in), 0);
+	assert_string_equal(json_string_value(out), "n=3 (x)");
+	json_decref(out);
+	assert_int_equal(dk_jq_eval(&out, e[3], in), 0);
+	assert_int_equal(json_integer_value(out), 6);
+	json_decref(out);
+	assert_int_equal(dk_jq_eval(&out, e[6], in), 0);
+	assert_int_equal(json_array_size(out), 2);
+	json_decref(out);
+	assert_string_equal(dk_jq_source(e[6]), "[.a, .a]");
+	for (i = 0; i < 7; i++)
+		dk_jq_free(e[i]);
+
+	/* One bad expression: the others still work, the bad one says why. */
+	assert_int_equal(dk_jq_set_new(&set), 0);
+	assert_int_equal(dk_jq_set_add(&e[0], set, ".a * 10", NULL), 0);
+	assert_int_equal(dk_jq_set_add(&e[1], set, ".a |", NULL), 0);
+	assert_int_equal(dk_jq_set_compile(&nfailed, set), DK_EINVALID);
+	assert_int_equal(nfailed, 1);
+	assert_int_equal(dk_jq_failed(e[0], NULL), 0);
+	assert_int_equal(dk_jq_failed(e[1], &je), 1);
+	assert_string_equal(je.msg, "syntax error, unexpected end of expression");
+	assert_int_equal(dk_jq_eval(&out, e[0], in), 0);
+	assert_int_equal(json_integer_value(out), 30);
+	json_decref(out);
+	dk_jq_free(e[0]);
+	dk_jq_free(e[1]);
+	dk_jq_set_free(set);
+	json_decref(in);
+}
+
 static void expect_invalid(const char *schema, const char *value,
 			   const char *msg)
 {
@@ -420,6 +488,7 @@ int main(void)
 		cmocka_unit_test(test_jq__eval_object),
 		cmocka_unit_test(test_jq__compile_error_located),
 		cmocka_unit_test(test_jq__bool_and_errors),
+		cmocka_unit_test(test_jq__set),
 		cmocka_unit_test(test_schema__keywords),
 		cmocka_unit_test(test_workflow__load_structure),
 		cmocka_unit_test(test_workflow__helpers),
