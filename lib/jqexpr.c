@@ -39,9 +39,9 @@ struct dk_jq_set {
 };
 
 struct dk_jq {
-	jq_state *jq;            /* own state, or NULL for a set member */
-	struct dk_jq_set *set;   /* the set (also after adoption), or NULL */
-	size_t index;            /* in the set's combined program */
+	jq_state *jq;          /* own state, or NULL for a set member */
+	struct dk_jq_set *set; /* the set (also after adoption), or NULL */
+	size_t index;          /* in the set's combined program */
 	char *src;
 	struct errsink err;
 	int failed;              /* compile failed (set members) */
@@ -55,11 +55,11 @@ static void capture(void *data, jv msg)
 	if (e->n++ == 0) {
 		if (jv_get_kind(msg) == JV_KIND_STRING) {
 			snprintf(e->first, sizeof(e->first), "%s",
-				 jv_string_value(msg));
+			         jv_string_value(msg));
 		} else {
 			jv s = jv_dump_string(jv_copy(msg), 0);
 			snprintf(e->first, sizeof(e->first), "%s",
-				 jv_string_value(s));
+			         jv_string_value(s));
 			jv_free(s);
 		}
 	}
@@ -95,7 +95,7 @@ static void parse_compile_error(struct dk_jq_error *err, const char *raw)
 			snprintf(rest, sizeof(rest), "%s", q + 4);
 			*q = 0;
 			snprintf(err->msg, sizeof(err->msg),
-				 "%send of expression%s", tmp, rest);
+			         "%send of expression%s", tmp, rest);
 			return;
 		}
 	}
@@ -112,7 +112,7 @@ static int compile_alone(struct dk_jq *e, struct dk_jq_error *err)
 	jq_set_error_cb(e->jq, capture, &e->err);
 	if (!jq_compile(e->jq, e->src) || e->err.n) {
 		parse_compile_error(err, e->err.first[0] ? e->err.first
-							 : "does not compile");
+		                                         : "does not compile");
 		jq_teardown(&e->jq);
 		e->jq = NULL;
 		return dk_error_set(DK_EINVALID, "jq: %s", err->msg);
@@ -126,7 +126,7 @@ static int check_length(const char *src, struct dk_jq_error *err)
 	if (strlen(src) <= DK_JQ_MAX_SOURCE)
 		return 0;
 	snprintf(err->msg, sizeof(err->msg), "expression longer than %d bytes",
-		 DK_JQ_MAX_SOURCE);
+	         DK_JQ_MAX_SOURCE);
 	return dk_error_set(DK_EINVALID, "jq: %s", err->msg);
 }
 
@@ -238,7 +238,7 @@ void dk_jq_set_free(struct dk_jq_set *set)
 }
 
 int dk_jq_set_add(struct dk_jq **out, struct dk_jq_set *set, const char *src,
-		  struct dk_jq_error *err)
+                  struct dk_jq_error *err)
 {
 	struct dk_jq *e;
 	struct dk_jq_error local;
@@ -288,7 +288,7 @@ static char *combined_program(const struct dk_jq_set *set)
 	fputs(".[0] as $__dk_i | .[1] | ", f);
 	for (i = 0; i < set->n; i++)
 		fprintf(f, "%s $__dk_i == %zu then __dk%zu ", i ? "elif" : "if",
-			i, i);
+		        i, i);
 	fputs("else error(\"docket: no such expression\") end\n", f);
 	if (fclose(f) != 0) {
 		free(buf);
@@ -383,9 +383,8 @@ static int from_jv(json_t **out, jv v)
 	*out = json_loads(jv_string_value(s), JSON_DECODE_ANY, &je);
 	jv_free(s);
 	if (!*out)
-		return dk_error_set(DK_EINVALID,
-				    "jq: result is not valid JSON: %s",
-				    je.text);
+		return dk_error_set(
+		    DK_EINVALID, "jq: result is not valid JSON: %s", je.text);
 	return 0;
 }
 
@@ -396,11 +395,11 @@ static int run_error(jv v, const char *src)
 
 	if (jv_get_kind(msg) == JV_KIND_STRING) {
 		rc = dk_error_set(DK_EINVALID, "jq: %s: %s", src,
-				  jv_string_value(msg));
+		                  jv_string_value(msg));
 	} else {
 		jv s = jv_dump_string(jv_copy(msg), 0);
 		rc = dk_error_set(DK_EINVALID, "jq: %s: error %s", src,
-				  jv_string_value(s));
+		                  jv_string_value(s));
 		jv_free(s);
 	}
 	jv_free(msg);
@@ -422,13 +421,14 @@ static int start(struct dk_jq *e, const json_t *input, jv *first)
 	int rc;
 
 	if (!jq)
-		return dk_error_set(DK_EINVALID, "jq: %s: not compiled", e->src);
+		return dk_error_set(DK_EINVALID, "jq: %s: not compiled",
+		                    e->src);
 	if ((rc = to_jv(&in, input)) < 0)
 		return rc;
 	if (!e->jq)
-		in = jv_array_append(jv_array_append(jv_array(),
-						     jv_number((double)e->index)),
-				     in);
+		in = jv_array_append(
+		    jv_array_append(jv_array(), jv_number((double)e->index)),
+		    in);
 	jq_start(jq, in, 0);
 	*first = jq_next(jq);
 	if (!jv_is_valid(*first) && jv_invalid_has_msg(jv_copy(*first)))
@@ -447,15 +447,15 @@ int dk_jq_eval(json_t **out, struct dk_jq *e, const json_t *input)
 	if (!jv_is_valid(v)) {
 		jv_free(v);
 		return dk_error_set(DK_EINVALID, "jq: %s: produced no value",
-				    e->src);
+		                    e->src);
 	}
 	more = jq_next(state_of(e));
 	if (jv_is_valid(more)) {
 		jv_free(more);
 		jv_free(v);
 		return dk_error_set(DK_EINVALID,
-				    "jq: %s: produced more than one value",
-				    e->src);
+		                    "jq: %s: produced more than one value",
+		                    e->src);
 	}
 	if (jv_invalid_has_msg(jv_copy(more))) {
 		jv_free(v);

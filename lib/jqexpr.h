@@ -24,13 +24,12 @@
 struct dk_jq;
 
 struct dk_jq_error {
-	int line;       /* 1-based line within the expression, 0 unknown */
-	char msg[256];  /* "syntax error, unexpected end of expression" */
+	int line;      /* 1-based line within the expression, 0 unknown */
+	char msg[256]; /* "syntax error, unexpected end of expression" */
 };
 
 /* 0, or DK_EINVALID with err filled (err may be NULL). */
-int dk_jq_compile(struct dk_jq **out, const char *src,
-		  struct dk_jq_error *err);
+int dk_jq_compile(struct dk_jq **out, const char *src, struct dk_jq_error *err);
 void dk_jq_free(struct dk_jq *e);
 const char *dk_jq_source(const struct dk_jq *e);
 
@@ -54,7 +53,7 @@ void dk_jq_set_free(struct dk_jq_set *set);
  * alone at once (and may fail here with err filled).
  */
 int dk_jq_set_add(struct dk_jq **out, struct dk_jq_set *set, const char *src,
-		  struct dk_jq_error *err);
+                  struct dk_jq_error *err);
 /*
  * Compile the set. 0 when every expression compiles; DK_EINVALID with
  * *nfailed set otherwise, each failed one answering dk_jq_failed.

@@ -37,7 +37,7 @@ static int find_src(void)
 	for (;;) {
 		char *slash;
 		snprintf(probe, sizeof(probe), "%s/workflows/commerce/shop.sql",
-			 src_dir);
+		         src_dir);
 		if (access(probe, R_OK) == 0)
 			return 0;
 		if (!(slash = strrchr(src_dir, '/')) || slash == src_dir)
@@ -67,7 +67,7 @@ static struct dk_workflow *load(const char *name)
 	struct dk_workflow *wf = NULL;
 
 	snprintf(path, sizeof(path), "%s/workflows/commerce/%s.yaml", src_dir,
-		 name);
+	         name);
 	assert_int_equal(dk_workflow_load(&wf, path, NULL), 0);
 	return wf;
 }
@@ -78,9 +78,10 @@ static struct dk_workflow *load(const char *name)
  * JSON array of objects.
  */
 static json_t *run_sql(sqlite3 *db, const struct dk_capability *c,
-		       const char *session, const char *args)
+                       const char *session, const char *args)
 {
-	json_t *s = json_loads(session, 0, NULL), *a = json_loads(args, 0, NULL);
+	json_t *s = json_loads(session, 0, NULL),
+	       *a = json_loads(args, 0, NULL);
 	json_t *rows = json_array();
 	sqlite3_stmt *st = NULL;
 	size_t i;
@@ -91,12 +92,12 @@ static json_t *run_sql(sqlite3 *db, const struct dk_capability *c,
 		fail_msg("%s: %s", c->name, sqlite3_errmsg(db));
 	assert_int_equal(sqlite3_bind_parameter_count(st), (int)c->sql.nparams);
 	for (i = 0; i < c->sql.nparams; i++) {
-		json_t *v = json_object_get(c->sql.params[i].from_session ? s
-									   : a,
-					    c->sql.params[i].name);
+		json_t *v =
+		    json_object_get(c->sql.params[i].from_session ? s : a,
+		                    c->sql.params[i].name);
 		if (json_is_string(v))
 			sqlite3_bind_text(st, (int)i + 1, json_string_value(v),
-					  -1, SQLITE_TRANSIENT);
+			                  -1, SQLITE_TRANSIENT);
 		else
 			sqlite3_bind_null(st, (int)i + 1);
 	}
@@ -108,18 +109,18 @@ static json_t *run_sql(sqlite3 *db, const struct dk_capability *c,
 			switch (sqlite3_column_type(st, k)) {
 			case SQLITE_INTEGER:
 				json_object_set_new(
-					row, col,
-					json_integer(sqlite3_column_int64(st, k)));
+				    row, col,
+				    json_integer(sqlite3_column_int64(st, k)));
 				break;
 			case SQLITE_NULL:
 				json_object_set_new(row, col, json_null());
 				break;
 			default:
 				json_object_set_new(
-					row, col,
-					json_string((const char *)
-							    sqlite3_column_text(
-								    st, k)));
+				    row, col,
+				    json_string(
+				        (const char *)sqlite3_column_text(st,
+				                                          k)));
 			}
 		}
 		json_array_append_new(rows, row);
@@ -152,26 +153,28 @@ static void test_examples__order_assistant(void **state)
 	json_t *r;
 
 	(void)state;
-	r = run_sql(db, dk_workflow_capability(wf, "commerce.check_order_status"),
-		    ALICE, "{\"order_id\":\"ORD-1001\"}");
+	r = run_sql(db,
+	            dk_workflow_capability(wf, "commerce.check_order_status"),
+	            ALICE, "{\"order_id\":\"ORD-1001\"}");
 	assert_int_equal(json_array_size(r), 1);
 	assert_string_equal(str(r, 0, "status"), "placed");
 	assert_int_equal(num(r, 0, "total_cents"), 4999);
 	json_decref(r);
 	/* Bob's order is invisible to Alice, whatever the input says. */
-	r = run_sql(db, dk_workflow_capability(wf, "commerce.check_order_status"),
-		    ALICE, "{\"order_id\":\"ORD-1003\"}");
+	r = run_sql(db,
+	            dk_workflow_capability(wf, "commerce.check_order_status"),
+	            ALICE, "{\"order_id\":\"ORD-1003\"}");
 	assert_int_equal(json_array_size(r), 0);
 	json_decref(r);
-	r = run_sql(db,
-		    dk_workflow_capability(wf,
-					   "commerce.answer_product_question"),
-		    ALICE, "{\"query\":\"mug\"}");
+	r = run_sql(
+	    db, dk_workflow_capability(wf, "commerce.answer_product_question"),
+	    ALICE, "{\"query\":\"mug\"}");
 	assert_int_equal(json_array_size(r), 1);
 	assert_string_equal(str(r, 0, "sku"), "SKU-MUG");
 	json_decref(r);
-	r = run_sql(db, dk_workflow_capability(wf, "commerce.recommend_products"),
-		    ALICE, "{}");
+	r = run_sql(db,
+	            dk_workflow_capability(wf, "commerce.recommend_products"),
+	            ALICE, "{}");
 	assert_true(json_array_size(r) >= 1);
 	for (size_t i = 0; i < json_array_size(r); i++) {
 		assert_string_not_equal(str(r, i, "sku"), "SKU-TEE");
@@ -186,7 +189,7 @@ static void test_examples__returns_eligibility(void **state)
 {
 	struct dk_workflow *wf = load("returns");
 	const struct dk_capability *c =
-		dk_workflow_capability(wf, "commerce.check_return_eligibility");
+	    dk_workflow_capability(wf, "commerce.check_return_eligibility");
 	sqlite3 *db = shop();
 	json_t *r;
 
@@ -200,9 +203,10 @@ static void test_examples__returns_eligibility(void **state)
 	r = run_sql(db, c, ALICE, "{\"order_id\":\"ORD-1001\"}");
 	assert_int_equal(num(r, 0, "eligible"), 0); /* not delivered */
 	json_decref(r);
-	r = run_sql(db, c,
-		    "{\"tenant_id\":\"acme\",\"current_customer_id\":\"CUST-2\"}",
-		    "{\"order_id\":\"ORD-1003\"}");
+	r = run_sql(
+	    db, c,
+	    "{\"tenant_id\":\"acme\",\"current_customer_id\":\"CUST-2\"}",
+	    "{\"order_id\":\"ORD-1003\"}");
 	assert_int_equal(num(r, 0, "has_final_sale"), 1);
 	assert_int_equal(num(r, 0, "eligible"), 0);
 	json_decref(r);
@@ -217,28 +221,30 @@ static void test_examples__refunds_and_handoff(void **state)
 	json_t *r;
 
 	(void)state;
-	r = run_sql(db, dk_workflow_capability(wf, "commerce.lookup_order"),
-		    "{\"tenant_id\":\"acme\",\"current_customer_id\":\"CUST-3\"}",
-		    "{\"order_id\":\"ORD-1004\"}");
+	r = run_sql(
+	    db, dk_workflow_capability(wf, "commerce.lookup_order"),
+	    "{\"tenant_id\":\"acme\",\"current_customer_id\":\"CUST-3\"}",
+	    "{\"order_id\":\"ORD-1004\"}");
 	assert_int_equal(num(r, 0, "fraud_suspected"), 1);
 	assert_int_equal(num(r, 0, "total_cents"), 25000);
 	json_decref(r);
 	r = run_sql(db, dk_workflow_capability(wf, "commerce.lookup_order"),
-		    ALICE, "{\"order_id\":\"ORD-1002\"}");
+	            ALICE, "{\"order_id\":\"ORD-1002\"}");
 	assert_int_equal(num(r, 0, "fraud_suspected"), 0);
 	assert_string_equal(str(r, 0, "payment_id"), "pi_1002");
 	json_decref(r);
 	/* Another tenant's order is not found even with its customer id. */
-	r = run_sql(db, dk_workflow_capability(wf, "commerce.lookup_order"),
-		    "{\"tenant_id\":\"acme\",\"current_customer_id\":\"CUST-9\"}",
-		    "{\"order_id\":\"ORD-9001\"}");
+	r = run_sql(
+	    db, dk_workflow_capability(wf, "commerce.lookup_order"),
+	    "{\"tenant_id\":\"acme\",\"current_customer_id\":\"CUST-9\"}",
+	    "{\"order_id\":\"ORD-9001\"}");
 	assert_int_equal(json_array_size(r), 0);
 	json_decref(r);
 	dk_workflow_free(wf);
 
 	wf = load("order_handoff");
 	r = run_sql(db, dk_workflow_capability(wf, "commerce.order_status"),
-		    ALICE, "{\"order_id\":\"ORD-1005\"}");
+	            ALICE, "{\"order_id\":\"ORD-1005\"}");
 	assert_string_equal(str(r, 0, "status"), "shipped");
 	json_decref(r);
 	assert_true(wf->budget.max_cost_cents > 0);
@@ -248,8 +254,8 @@ static void test_examples__refunds_and_handoff(void **state)
 
 static void test_examples__load_twice_same_hash(void **state)
 {
-	const char *names[] = { "order_assistant", "refunds", "returns",
-				"order_handoff" };
+	const char *names[] = {"order_assistant", "refunds", "returns",
+	                       "order_handoff"};
 	size_t i;
 
 	(void)state;
@@ -267,14 +273,15 @@ static void test_examples__load_twice_same_hash(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_examples__order_assistant),
-		cmocka_unit_test(test_examples__returns_eligibility),
-		cmocka_unit_test(test_examples__refunds_and_handoff),
-		cmocka_unit_test(test_examples__load_twice_same_hash),
+	    cmocka_unit_test(test_examples__order_assistant),
+	    cmocka_unit_test(test_examples__returns_eligibility),
+	    cmocka_unit_test(test_examples__refunds_and_handoff),
+	    cmocka_unit_test(test_examples__load_twice_same_hash),
 	};
 
 	if (find_src() < 0) {
-		fprintf(stderr, "cannot find the source tree (set DOCKET_SRC)\n");
+		fprintf(stderr,
+		        "cannot find the source tree (set DOCKET_SRC)\n");
 		return 1;
 	}
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,13 +29,14 @@ static void test_jq__eval_object(void **state)
 	json_t *in = J("{\"input\":{\"order_id\":\"ORD-1\"},\"n\":2}"), *out;
 
 	(void)state;
-	assert_int_equal(dk_jq_compile(&e, "{order_id: .input.order_id, m: "
-					   "(.n * 21)}",
-				       NULL),
-			 0);
+	assert_int_equal(dk_jq_compile(&e,
+	                               "{order_id: .input.order_id, m: "
+	                               "(.n * 21)}",
+	                               NULL),
+	                 0);
 	assert_int_equal(dk_jq_eval(&out, e, in), 0);
 	assert_string_equal(json_string_value(json_object_get(out, "order_id")),
-			    "ORD-1");
+	                    "ORD-1");
 	assert_int_equal(json_integer_value(json_object_get(out, "m")), 42);
 	json_decref(out);
 	/* Reusable: a second evaluation gives the same answer. */
@@ -53,11 +54,11 @@ static void test_jq__compile_error_located(void **state)
 
 	(void)state;
 	assert_int_equal(dk_jq_compile(&e, ".a and\n(.b ==", &err),
-			 DK_EINVALID);
+	                 DK_EINVALID);
 	assert_null(e);
 	assert_int_equal(err.line, 2);
 	assert_string_equal(err.msg,
-			    "syntax error, unexpected end of expression");
+	                    "syntax error, unexpected end of expression");
 	assert_int_equal(dk_jq_compile(&e, "nosuch(1)", &err), DK_EINVALID);
 	assert_string_equal(err.msg, "nosuch/1 is not defined");
 }
@@ -102,16 +103,16 @@ static void test_jq__bool_and_errors(void **state)
 static void test_jq__set(void **state)
 {
 	const char *srcs[] = {
-		".a + 1",
-		".a # a comment at the end",
-		"\"n=\\(.a) (\\(\"x)\")\"",
-		"def f: . * 2; .a | f",
-		"1), (2",  /* unbalanced: alone, and fails */
-		"__dk0",   /* reserved prefix: alone, and fails */
-		"[.a, .a]",
+	    ".a + 1",
+	    ".a # a comment at the end",
+	    "\"n=\\(.a) (\\(\"x)\")\"",
+	    "def f: . * 2; .a | f",
+	    "1), (2", /* unbalanced: alone, and fails */
+	    "__dk0",  /* reserved prefix: alone, and fails */
+	    "[.a, .a]",
 	};
 	struct dk_jq_set *set = NULL;
-	struct dk_jq *e[7] = { 0 };
+	struct dk_jq *e[7] = {0};
 	struct dk_jq_error je;
 	json_t *in = J("{\"a\":3}"), *out;
 	size_t i, nfailed = 9;
@@ -157,7 +158,8 @@ static void test_jq__set(void **state)
 	assert_int_equal(nfailed, 1);
 	assert_int_equal(dk_jq_failed(e[0], NULL), 0);
 	assert_int_equal(dk_jq_failed(e[1], &je), 1);
-	assert_string_equal(je.msg, "syntax error, unexpected end of expression");
+	assert_string_equal(je.msg,
+	                    "syntax error, unexpected end of expression");
 	assert_int_equal(dk_jq_eval(&out, e[0], in), 0);
 	assert_int_equal(json_integer_value(out), 30);
 	json_decref(out);
@@ -168,7 +170,7 @@ static void test_jq__set(void **state)
 }
 
 static void expect_invalid(const char *schema, const char *value,
-			   const char *msg)
+                           const char *msg)
 {
 	json_t *s = J(schema), *v = J(value);
 
@@ -190,108 +192,108 @@ static void expect_valid(const char *schema, const char *value)
 static void test_schema__keywords(void **state)
 {
 	const char *order =
-		"{\"type\":\"object\",\"required\":[\"id\",\"amount\"],"
-		"\"additionalProperties\":false,\"properties\":{"
-		"\"id\":{\"type\":\"string\",\"pattern\":\"^ORD-[0-9]+$\","
-		"\"maxLength\":10},"
-		"\"amount\":{\"type\":\"integer\",\"minimum\":1,"
-		"\"maximum\":100},"
-		"\"kind\":{\"enum\":[\"a\",\"b\"]},"
-		"\"tags\":{\"type\":\"array\",\"maxItems\":2,"
-		"\"items\":{\"type\":\"string\",\"minLength\":1}},"
-		"\"note\":{\"type\":[\"string\",\"null\"]}}}";
+	    "{\"type\":\"object\",\"required\":[\"id\",\"amount\"],"
+	    "\"additionalProperties\":false,\"properties\":{"
+	    "\"id\":{\"type\":\"string\",\"pattern\":\"^ORD-[0-9]+$\","
+	    "\"maxLength\":10},"
+	    "\"amount\":{\"type\":\"integer\",\"minimum\":1,"
+	    "\"maximum\":100},"
+	    "\"kind\":{\"enum\":[\"a\",\"b\"]},"
+	    "\"tags\":{\"type\":\"array\",\"maxItems\":2,"
+	    "\"items\":{\"type\":\"string\",\"minLength\":1}},"
+	    "\"note\":{\"type\":[\"string\",\"null\"]}}}";
 
 	(void)state;
 	expect_valid(order, "{\"id\":\"ORD-1\",\"amount\":5}");
 	expect_valid(order, "{\"id\":\"ORD-1\",\"amount\":5,\"kind\":\"b\","
-			    "\"tags\":[\"x\"],\"note\":null}");
+	                    "\"tags\":[\"x\"],\"note\":null}");
 	expect_invalid(order, "{\"id\":\"ORD-1\"}",
-		       "$: missing required property \"amount\"");
+	               "$: missing required property \"amount\"");
 	expect_invalid(order, "{\"id\":\"X-1\",\"amount\":5}",
-		       "$.id: expected a string matching ^ORD-[0-9]+$");
+	               "$.id: expected a string matching ^ORD-[0-9]+$");
 	expect_invalid(order, "{\"id\":\"ORD-1\",\"amount\":500}",
-		       "$.amount: expected at most 100, got 500");
+	               "$.amount: expected at most 100, got 500");
 	expect_invalid(order, "{\"id\":\"ORD-1\",\"amount\":0}",
-		       "$.amount: expected at least 1, got 0");
+	               "$.amount: expected at least 1, got 0");
 	expect_invalid(order, "{\"id\":\"ORD-1\",\"amount\":\"5\"}",
-		       "$.amount: expected integer, got a string");
+	               "$.amount: expected integer, got a string");
 	expect_invalid(order, "{\"id\":\"ORD-1\",\"amount\":5,\"x\":1}",
-		       "$: unexpected property \"x\"");
+	               "$: unexpected property \"x\"");
 	expect_invalid(order, "{\"id\":\"ORD-1\",\"amount\":5,\"kind\":\"c\"}",
-		       "$.kind: expected one of [\"a\",\"b\"]");
+	               "$.kind: expected one of [\"a\",\"b\"]");
 	expect_invalid(order,
-		       "{\"id\":\"ORD-1\",\"amount\":5,\"tags\":[\"a\",\"\"]}",
-		       "$.tags[1]: expected at least 1 characters");
+	               "{\"id\":\"ORD-1\",\"amount\":5,\"tags\":[\"a\",\"\"]}",
+	               "$.tags[1]: expected at least 1 characters");
 	expect_invalid(order,
-		       "{\"id\":\"ORD-1\",\"amount\":5,\"tags\":[\"a\",\"b\","
-		       "\"c\"]}",
-		       "$.tags: expected at most 2 items");
+	               "{\"id\":\"ORD-1\",\"amount\":5,\"tags\":[\"a\",\"b\","
+	               "\"c\"]}",
+	               "$.tags: expected at most 2 items");
 	expect_invalid(order, "{\"id\":\"ORD-1234567\",\"amount\":5}",
-		       "$.id: expected at most 10 characters");
+	               "$.id: expected at most 10 characters");
 	expect_invalid(order, "{\"id\":\"ORD-1\",\"amount\":5,\"note\":3}",
-		       "$.note: expected string or null, got an integer");
+	               "$.note: expected string or null, got an integer");
 	/* maxLength counts characters, not bytes. */
 	expect_valid("{\"maxLength\":4}", "\"caf\\u00e9\"");
 	expect_valid("{}", "[1, {\"a\": null}]");
 }
 
 static const char *wf_text =
-	"name: t.flow\n"
-	"version: 3\n"
-	"session: { require: [tenant_id, customer_id] }\n"
-	"roles: [lead]\n"
-	"databases: { shop: { path: db/shop.db, path_env: T_SHOP_DB } }\n"
-	"providers:\n"
-	"  pay:\n"
-	"    base_url: http://127.0.0.1:8080/api\n"
-	"    base_url_env: T_PAY_URL\n"
-	"    local_hosts: [127.0.0.1]\n"
-	"capabilities:\n"
-	"  t.find:\n"
-	"    kind: sql\n"
-	"    database: shop\n"
-	"    input: { type: object, properties: { id: { type: string } } }\n"
-	"    query: \"SELECT ':x' AS s, id FROM o WHERE id = :id AND c = "
-	":session.customer_id AND t = :session.tenant_id AND id2 = :args.id\"\n"
-	"    returns: row\n"
-	"  t.tool:\n"
-	"    kind: exec\n"
-	"    argv: [tools/x.py, --fast]\n"
-	"    env: [LANG]\n"
-	"    risk: high\n"
-	"actions:\n"
-	"  pay.refund:\n"
-	"    method: POST\n"
-	"    path: /refunds/{id}\n"
-	"    input: { type: object, properties: { id: { type: string }, "
-	"amount: { type: integer } } }\n"
-	"    secrets: [PAY_KEY]\n"
-	"    headers: { Authorization: 'Bearer ${secret:PAY_KEY}' }\n"
-	"    idempotency_header: Idempotency-Key\n"
-	"    body: '{amount: .args.amount}'\n"
-	"    breaker: { failures: 3, window: 2m, open_for: 90s }\n"
-	"    fallback: pay.ticket\n"
-	"    risk: high\n"
-	"  pay.ticket:\n"
-	"    method: POST\n"
-	"    path: /tickets\n"
-	"    idempotency_header: Idempotency-Key\n"
-	"approvals:\n"
-	"  - { name: deny-big, when: '.args.amount > 100000', decision: deny }\n"
-	"  - { name: two, when: '.args.amount > 10000', role: lead, count: 2, "
-	"expires: 2h }\n"
-	"  - { name: high, risk_at_least: high, role: lead }\n"
-	"  - { name: auto, decision: auto }\n"
-	"escalate:\n"
-	"  action: pay.ticket\n"
-	"  conditions: [ { name: big, when: '.input.amount > 5', reason: r } ]\n"
-	"budget: { max_input_tokens: 100, warn_at: 50 }\n"
-	"steps:\n"
-	"  - { key: find, capability: t.find, args: '{id: .input.id}' }\n"
-	"  - key: pay\n"
-	"    action: pay.refund\n"
-	"    when: .steps.find.found\n"
-	"    args: '{id: .input.id, amount: 5}'\n";
+    "name: t.flow\n"
+    "version: 3\n"
+    "session: { require: [tenant_id, customer_id] }\n"
+    "roles: [lead]\n"
+    "databases: { shop: { path: db/shop.db, path_env: T_SHOP_DB } }\n"
+    "providers:\n"
+    "  pay:\n"
+    "    base_url: http://127.0.0.1:8080/api\n"
+    "    base_url_env: T_PAY_URL\n"
+    "    local_hosts: [127.0.0.1]\n"
+    "capabilities:\n"
+    "  t.find:\n"
+    "    kind: sql\n"
+    "    database: shop\n"
+    "    input: { type: object, properties: { id: { type: string } } }\n"
+    "    query: \"SELECT ':x' AS s, id FROM o WHERE id = :id AND c = "
+    ":session.customer_id AND t = :session.tenant_id AND id2 = :args.id\"\n"
+    "    returns: row\n"
+    "  t.tool:\n"
+    "    kind: exec\n"
+    "    argv: [tools/x.py, --fast]\n"
+    "    env: [LANG]\n"
+    "    risk: high\n"
+    "actions:\n"
+    "  pay.refund:\n"
+    "    method: POST\n"
+    "    path: /refunds/{id}\n"
+    "    input: { type: object, properties: { id: { type: string }, "
+    "amount: { type: integer } } }\n"
+    "    secrets: [PAY_KEY]\n"
+    "    headers: { Authorization: 'Bearer ${secret:PAY_KEY}' }\n"
+    "    idempotency_header: Idempotency-Key\n"
+    "    body: '{amount: .args.amount}'\n"
+    "    breaker: { failures: 3, window: 2m, open_for: 90s }\n"
+    "    fallback: pay.ticket\n"
+    "    risk: high\n"
+    "  pay.ticket:\n"
+    "    method: POST\n"
+    "    path: /tickets\n"
+    "    idempotency_header: Idempotency-Key\n"
+    "approvals:\n"
+    "  - { name: deny-big, when: '.args.amount > 100000', decision: deny }\n"
+    "  - { name: two, when: '.args.amount > 10000', role: lead, count: 2, "
+    "expires: 2h }\n"
+    "  - { name: high, risk_at_least: high, role: lead }\n"
+    "  - { name: auto, decision: auto }\n"
+    "escalate:\n"
+    "  action: pay.ticket\n"
+    "  conditions: [ { name: big, when: '.input.amount > 5', reason: r } ]\n"
+    "budget: { max_input_tokens: 100, warn_at: 50 }\n"
+    "steps:\n"
+    "  - { key: find, capability: t.find, args: '{id: .input.id}' }\n"
+    "  - key: pay\n"
+    "    action: pay.refund\n"
+    "    when: .steps.find.found\n"
+    "    args: '{id: .input.id, amount: 5}'\n";
 
 static void test_workflow__load_structure(void **state)
 {
@@ -303,8 +305,8 @@ static void test_workflow__load_structure(void **state)
 
 	(void)state;
 	assert_int_equal(dk_workflow_load_buffer(&wf, "flows/t.yaml", wf_text,
-						 strlen(wf_text), &d),
-			 0);
+	                                         strlen(wf_text), &d),
+	                 0);
 	assert_int_equal(d.n, 0);
 	assert_string_equal(wf->name, "t.flow");
 	assert_int_equal(wf->version, 3);
@@ -319,8 +321,8 @@ static void test_workflow__load_structure(void **state)
 	assert_ptr_equal(c->sql.db, &wf->databases[0]);
 	/* Strings are left alone; :args.id and :id are the same parameter. */
 	assert_string_equal(c->sql.sql,
-			    "SELECT ':x' AS s, id FROM o WHERE id = ?1 AND c "
-			    "= ?2 AND t = ?3 AND id2 = ?1");
+	                    "SELECT ':x' AS s, id FROM o WHERE id = ?1 AND c "
+	                    "= ?2 AND t = ?3 AND id2 = ?1");
 	assert_int_equal(c->sql.nparams, 3);
 	assert_string_equal(c->sql.params[1].name, "customer_id");
 	assert_int_equal(c->sql.params[1].from_session, 1);
@@ -347,8 +349,8 @@ static void test_workflow__load_structure(void **state)
 	assert_int_equal(wf->approvals[1].count, 2);
 	assert_int_equal(wf->approvals[1].expires_s, 7200);
 	assert_int_equal(wf->approvals[0].decision, DK_DECISION_DENY);
-	assert_ptr_equal(wf->escalate.action, dk_workflow_action(wf,
-								  "pay.ticket"));
+	assert_ptr_equal(wf->escalate.action,
+	                 dk_workflow_action(wf, "pay.ticket"));
 	assert_int_equal(wf->budget.max_input_tokens, 100);
 	assert_int_equal(wf->budget.warn_pct, 50);
 	assert_int_equal(wf->budget.degrade_pct, 90);
@@ -356,7 +358,7 @@ static void test_workflow__load_structure(void **state)
 	assert_ptr_equal(wf->steps[1].action, a);
 	assert_null(wf->steps[1].capability);
 	assert_ptr_equal(dk_workflow_step(wf, "find")->capability,
-			 dk_workflow_capability(wf, "t.find"));
+	                 dk_workflow_capability(wf, "t.find"));
 	dk_workflow_free(wf);
 	dk_diags_clear(&d);
 }
@@ -376,21 +378,19 @@ static void test_workflow__helpers(void **state)
 
 	(void)state;
 	assert_int_equal(dk_workflow_load_buffer(&wf, "t.yaml", wf_text,
-						 strlen(wf_text), NULL),
-			 0);
+	                                         strlen(wf_text), NULL),
+	                 0);
 	unsetenv("T_PAY_URL");
 	assert_string_equal(dk_provider_base_url(&wf->providers[0]),
-			    "http://127.0.0.1:8080/api");
+	                    "http://127.0.0.1:8080/api");
 	setenv("T_PAY_URL", "http://127.0.0.1:9999", 1);
 	assert_string_equal(dk_provider_base_url(&wf->providers[0]),
-			    "http://127.0.0.1:9999");
+	                    "http://127.0.0.1:9999");
 	unsetenv("T_PAY_URL");
-	assert_int_equal(dk_provider_host_is_local(&wf->providers[0],
-						   "127.0.0.1"),
-			 1);
-	assert_int_equal(dk_provider_host_is_local(&wf->providers[0],
-						   "example.com"),
-			 0);
+	assert_int_equal(
+	    dk_provider_host_is_local(&wf->providers[0], "127.0.0.1"), 1);
+	assert_int_equal(
+	    dk_provider_host_is_local(&wf->providers[0], "example.com"), 0);
 
 	assert_int_equal(dk_database_path(&s, wf, &wf->databases[0]), 0);
 	assert_string_equal(s, "./db/shop.db");
@@ -406,40 +406,40 @@ static void test_workflow__helpers(void **state)
 	assert_string_equal(s, "/r/a%20b%2Fc/x/7");
 	free(s);
 	assert_int_equal(dk_workflow_expand_path(&s, "/r/{nope}", args),
-			 DK_EINVALID);
+	                 DK_EINVALID);
 	json_decref(args);
 
-	assert_int_equal(dk_workflow_expand_header(&s, "Bearer ${secret:PAY_KEY}",
-						   env_secret, NULL),
-			 0);
+	assert_int_equal(dk_workflow_expand_header(
+	                     &s, "Bearer ${secret:PAY_KEY}", env_secret, NULL),
+	                 0);
 	assert_string_equal(s, "Bearer s3cret");
 	free(s);
-	assert_int_equal(dk_workflow_expand_header(&s, "${secret:OTHER}",
-						   env_secret, NULL),
-			 DK_ENOTFOUND);
+	assert_int_equal(
+	    dk_workflow_expand_header(&s, "${secret:OTHER}", env_secret, NULL),
+	    DK_ENOTFOUND);
 
 	ctx = J("{\"action\":\"pay.refund\",\"risk\":\"high\","
-		"\"args\":{\"amount\":200000}}");
+	        "\"args\":{\"amount\":200000}}");
 	assert_int_equal(dk_workflow_match_approval(&r, wf, ctx), 0);
 	assert_string_equal(r->name, "deny-big");
 	json_decref(ctx);
 	ctx = J("{\"action\":\"pay.refund\",\"risk\":\"high\","
-		"\"args\":{\"amount\":20000}}");
+	        "\"args\":{\"amount\":20000}}");
 	assert_int_equal(dk_workflow_match_approval(&r, wf, ctx), 0);
 	assert_string_equal(r->name, "two");
 	json_decref(ctx);
 	ctx = J("{\"action\":\"pay.refund\",\"risk\":\"high\","
-		"\"args\":{\"amount\":20}}");
+	        "\"args\":{\"amount\":20}}");
 	assert_int_equal(dk_workflow_match_approval(&r, wf, ctx), 0);
 	assert_string_equal(r->name, "high");
 	json_decref(ctx);
 	ctx = J("{\"action\":\"pay.ticket\",\"risk\":\"low\","
-		"\"args\":{\"amount\":20}}");
+	        "\"args\":{\"amount\":20}}");
 	assert_int_equal(dk_workflow_match_approval(&r, wf, ctx), 0);
 	assert_string_equal(r->name, "auto");
 	json_decref(ctx);
 	ctx = J("{\"action\":\"pay.ticket\",\"risk\":\"low\","
-		"\"args\":{\"amount\":\"x\"}}");
+	        "\"args\":{\"amount\":\"x\"}}");
 	/* "x" > 10000 is true in jq (strings sort after numbers). */
 	assert_int_equal(dk_workflow_match_approval(&r, wf, ctx), 0);
 	assert_string_equal(r->name, "deny-big");
@@ -450,33 +450,33 @@ static void test_workflow__helpers(void **state)
 static void test_workflow__errors_collected(void **state)
 {
 	const char *text = "name: a.b\n"
-			   "version: 1\n"
-			   "stpes: []\n"
-			   "capabilities:\n"
-			   "  c.d: { kind: exec, argv: [x], timout_ms: 5 }\n";
+	                   "version: 1\n"
+	                   "stpes: []\n"
+	                   "capabilities:\n"
+	                   "  c.d: { kind: exec, argv: [x], timout_ms: 5 }\n";
 	struct dk_workflow *wf = NULL;
 	struct dk_diags d = DK_DIAGS_INIT;
 
 	(void)state;
-	assert_int_equal(dk_workflow_load_buffer(&wf, "x.yaml", text,
-						 strlen(text), &d),
-			 DK_EINVALID);
+	assert_int_equal(
+	    dk_workflow_load_buffer(&wf, "x.yaml", text, strlen(text), &d),
+	    DK_EINVALID);
 	assert_null(wf);
 	assert_int_equal(d.n, 3);
 	assert_int_equal(d.v[0].line, 1);
 	assert_string_equal(d.v[0].msg,
-			    "missing required key \"steps\" in the workflow");
+	                    "missing required key \"steps\" in the workflow");
 	assert_int_equal(d.v[1].line, 3);
 	assert_string_equal(d.v[1].msg, "unknown key \"stpes\" in the "
-					"workflow; did you mean \"steps\"?");
+	                                "workflow; did you mean \"steps\"?");
 	assert_int_equal(d.v[2].line, 5);
 	assert_int_equal(d.v[2].col, 33);
 	assert_string_equal(d.v[2].msg,
-			    "unknown key \"timout_ms\" in capability \"c.d\"; "
-			    "did you mean \"timeout_ms\"?");
+	                    "unknown key \"timout_ms\" in capability \"c.d\"; "
+	                    "did you mean \"timeout_ms\"?");
 	assert_string_equal(dk_error_last(),
-			    "x.yaml:1:1: missing required key \"steps\" in "
-			    "the workflow");
+	                    "x.yaml:1:1: missing required key \"steps\" in "
+	                    "the workflow");
 	dk_diags_clear(&d);
 	dk_diags_clear(NULL);
 	dk_workflow_free(NULL);
@@ -485,14 +485,14 @@ static void test_workflow__errors_collected(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_jq__eval_object),
-		cmocka_unit_test(test_jq__compile_error_located),
-		cmocka_unit_test(test_jq__bool_and_errors),
-		cmocka_unit_test(test_jq__set),
-		cmocka_unit_test(test_schema__keywords),
-		cmocka_unit_test(test_workflow__load_structure),
-		cmocka_unit_test(test_workflow__helpers),
-		cmocka_unit_test(test_workflow__errors_collected),
+	    cmocka_unit_test(test_jq__eval_object),
+	    cmocka_unit_test(test_jq__compile_error_located),
+	    cmocka_unit_test(test_jq__bool_and_errors),
+	    cmocka_unit_test(test_jq__set),
+	    cmocka_unit_test(test_schema__keywords),
+	    cmocka_unit_test(test_workflow__load_structure),
+	    cmocka_unit_test(test_workflow__helpers),
+	    cmocka_unit_test(test_workflow__errors_collected),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
