@@ -102,6 +102,8 @@ static void parse_compile_error(struct dk_jq_error *err, const char *raw)
 	snprintf(err->msg, sizeof(err->msg), "%s", tmp);
 }
 
+static int precheck(const char *src, struct dk_jq_error *err);
+
 /* Compile src alone into e->jq; 0 or DK_EINVALID with err filled. */
 static int compile_alone(struct dk_jq *e, struct dk_jq_error *err)
 {
@@ -141,7 +143,7 @@ int dk_jq_compile(struct dk_jq **out, const char *src, struct dk_jq_error *err)
 		err = &local;
 	err->line = 0;
 	err->msg[0] = 0;
-	if ((rc = check_length(src, err)) < 0)
+	if ((rc = check_length(src, err)) < 0 || (rc = precheck(src, err)) < 0)
 		return rc;
 	if (!(e = calloc(1, sizeof(*e))) || !(e->src = strdup(src))) {
 		free(e);
@@ -155,32 +157,40 @@ int dk_jq_compile(struct dk_jq **out, const char *src, struct dk_jq_error *err)
 	return 0;
 }
 
+enum scan_result { SCAN_OK, SCAN_UNBALANCED, SCAN_OPEN_STRING };
+
 /*
- * Can src sit inside "(\n" src "\n)" without changing how it parses?
- * Its brackets must balance, its strings (with \( interpolation) and
- * comments must close, and it must not use the reserved __dk prefix.
+ * Follow jq's brackets, strings (with \( interpolation) and comments.
+ * SCAN_OPEN_STRING (with the string's 1-based line in *line) when a string
+ * is never closed: libjq 1.6 leaks memory on that error, so it is
+ * reported without calling jq. SCAN_UNBALANCED when brackets do not pair.
  */
-static int combinable(const char *src)
+static enum scan_result scan(const char *src, int *line)
 {
 	char stack[256];
+	int lines[256];
 	size_t depth = 0;
 	const char *p = src;
+	int unbalanced = 0, l = 1;
 
-	if (strstr(src, "__dk"))
-		return 0;
 	while (*p) {
 		int in_string = depth && stack[depth - 1] == 'S';
 		char c = *p;
 
+		if (c == '\n')
+			l++;
 		if (in_string) {
 			if (c == '\\' && p[1] == '(') {
 				if (depth == sizeof(stack))
-					return 0;
+					return SCAN_UNBALANCED;
+				lines[depth] = l;
 				stack[depth++] = 'I';
 				p += 2;
 			} else if (c == '\\') {
 				if (!p[1])
-					return 0;
+					break;
+				if (p[1] == '\n')
+					l++;
 				p += 2;
 			} else {
 				if (c == '"')
@@ -196,21 +206,48 @@ static int combinable(const char *src)
 		}
 		if (c == '"' || c == '(' || c == '[' || c == '{') {
 			if (depth == sizeof(stack))
-				return 0;
+				return SCAN_UNBALANCED;
+			lines[depth] = l;
 			stack[depth++] = c == '"' ? 'S' : c;
 		} else if (c == ')' || c == ']' || c == '}') {
 			char want = c == ')' ? '(' : c == ']' ? '[' : '{';
-			if (!depth)
-				return 0;
-			if (stack[depth - 1] == want ||
-			    (c == ')' && stack[depth - 1] == 'I'))
+			if (depth && (stack[depth - 1] == want ||
+			              (c == ')' && stack[depth - 1] == 'I')))
 				depth--;
 			else
-				return 0;
+				unbalanced = 1;
 		}
 		p++;
 	}
-	return depth == 0;
+	while (depth--) {
+		if (stack[depth] == 'S') {
+			*line = lines[depth];
+			return SCAN_OPEN_STRING;
+		}
+		unbalanced = 1;
+	}
+	return unbalanced ? SCAN_UNBALANCED : SCAN_OK;
+}
+
+/* Refuse what jq cannot compile without leaking; 0 or DK_EINVALID. */
+static int precheck(const char *src, struct dk_jq_error *err)
+{
+	int line = 0;
+
+	if (scan(src, &line) != SCAN_OPEN_STRING)
+		return 0;
+	err->line = line;
+	snprintf(err->msg, sizeof(err->msg),
+	         "syntax error, unterminated string");
+	return dk_error_set(DK_EINVALID, "jq: %s", err->msg);
+}
+
+/* May src sit inside "(\n" src "\n)" in a combined program? */
+static int combinable(const char *src)
+{
+	int line;
+
+	return !strstr(src, "__dk") && scan(src, &line) == SCAN_OK;
 }
 
 int dk_jq_set_new(struct dk_jq_set **out)

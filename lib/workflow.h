@@ -173,7 +173,7 @@ struct dk_action {
 	char *path;   /* template: "/orders/{order_id}/cancel.json" */
 	struct dk_header *headers;
 	size_t nheaders;
-	struct dk_jq *body; /* over {args, session, run}; NULL: no body */
+	struct dk_jq *body; /* over {args, session, run, idempotency_key} */
 	enum dk_body_encoding encoding;
 	struct dk_strv secrets;   /* environment variable names */
 	char *idempotency_header; /* NULL: the provider has none */

@@ -59,6 +59,11 @@ static void test_jq__compile_error_located(void **state)
 	assert_int_equal(err.line, 2);
 	assert_string_equal(err.msg,
 	                    "syntax error, unexpected end of expression");
+	/* Reported without calling libjq, which leaks on this error. */
+	assert_int_equal(dk_jq_compile(&e, ".a +\n\"x\\(.b) y", &err),
+	                 DK_EINVALID);
+	assert_int_equal(err.line, 2);
+	assert_string_equal(err.msg, "syntax error, unterminated string");
 	assert_int_equal(dk_jq_compile(&e, "nosuch(1)", &err), DK_EINVALID);
 	assert_string_equal(err.msg, "nosuch/1 is not defined");
 }
