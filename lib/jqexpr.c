@@ -29,8 +29,16 @@ struct errsink {
  * reserved __dk prefix; otherwise, and whenever the combined program does
  * not compile, expressions are compiled alone.
  */
+/*
+ * libjq 1.6 compiles a program superlinearly in its number of
+ * definitions, so sets are compiled in chunks of this many expressions
+ * (measured: 128 in ~42 ms; 2000 in one program takes ~50 s).
+ */
+#define CHUNK 128
+
 struct dk_jq_set {
-	jq_state *jq;
+	jq_state **chunks; /* one state per CHUNK members */
+	size_t nchunks;
 	struct errsink err;
 	int refs;
 	int compiled;
@@ -261,10 +269,14 @@ int dk_jq_set_new(struct dk_jq_set **out)
 
 static void set_unref(struct dk_jq_set *set)
 {
+	size_t i;
+
 	if (!set || --set->refs > 0)
 		return;
-	if (set->jq)
-		jq_teardown(&set->jq);
+	for (i = 0; i < set->nchunks; i++)
+		if (set->chunks[i])
+			jq_teardown(&set->chunks[i]);
+	free(set->chunks);
 	free(set->members);
 	free(set);
 }
@@ -312,7 +324,9 @@ int dk_jq_set_add(struct dk_jq **out, struct dk_jq_set *set, const char *src,
 	return 0;
 }
 
-static char *combined_program(const struct dk_jq_set *set)
+/* The program for members [from, from + n) of set. */
+static char *combined_program(const struct dk_jq_set *set, size_t from,
+                              size_t n)
 {
 	char *buf = NULL;
 	size_t len = 0, i;
@@ -320,10 +334,11 @@ static char *combined_program(const struct dk_jq_set *set)
 
 	if (!f)
 		return NULL;
-	for (i = 0; i < set->n; i++)
-		fprintf(f, "def __dk%zu: (\n%s\n);\n", i, set->members[i]->src);
+	for (i = 0; i < n; i++)
+		fprintf(f, "def __dk%zu: (\n%s\n);\n", i,
+		        set->members[from + i]->src);
 	fputs(".[0] as $__dk_i | .[1] | ", f);
-	for (i = 0; i < set->n; i++)
+	for (i = 0; i < n; i++)
 		fprintf(f, "%s $__dk_i == %zu then __dk%zu ", i ? "elif" : "if",
 		        i, i);
 	fputs("else error(\"docket: no such expression\") end\n", f);
@@ -334,10 +349,43 @@ static char *combined_program(const struct dk_jq_set *set)
 	return buf;
 }
 
+/* Compile one chunk; on failure compile its members alone. */
+static int compile_chunk(size_t *nfailed, struct dk_jq_set *set, size_t c)
+{
+	size_t from = c * CHUNK, n = set->n - from, i;
+	char *prog;
+	jq_state *jq;
+
+	if (n > CHUNK)
+		n = CHUNK;
+	if (!(prog = combined_program(set, from, n)))
+		return dk_error_set(DK_ERROR, "out of memory");
+	set->err.n = 0;
+	if ((jq = jq_init())) {
+		jq_set_error_cb(jq, capture, &set->err);
+		if (jq_compile(jq, prog) && !set->err.n) {
+			free(prog);
+			set->chunks[c] = jq;
+			return 0;
+		}
+		jq_teardown(&jq);
+	}
+	free(prog);
+	/* Slow path: compile each alone, to say which failed and why. */
+	for (i = from; i < from + n; i++) {
+		struct dk_jq *e = set->members[i];
+		if (compile_alone(e, &e->cerr) < 0) {
+			e->failed = 1;
+			(*nfailed)++;
+		}
+	}
+	return 0;
+}
+
 int dk_jq_set_compile(size_t *nfailed, struct dk_jq_set *set)
 {
-	char *prog;
-	size_t i;
+	size_t c;
+	int rc;
 
 	*nfailed = 0;
 	if (set->compiled)
@@ -345,28 +393,16 @@ int dk_jq_set_compile(size_t *nfailed, struct dk_jq_set *set)
 	set->compiled = 1;
 	if (!set->n)
 		return 0;
-	if (!(prog = combined_program(set)))
+	set->nchunks = (set->n + CHUNK - 1) / CHUNK;
+	if (!(set->chunks = calloc(set->nchunks, sizeof(*set->chunks))))
 		return dk_error_set(DK_ERROR, "out of memory");
-	if ((set->jq = jq_init())) {
-		jq_set_error_cb(set->jq, capture, &set->err);
-		if (jq_compile(set->jq, prog) && !set->err.n) {
-			free(prog);
-			set->err.n = 0;
-			return 0;
-		}
-		jq_teardown(&set->jq);
-		set->jq = NULL;
-	}
-	free(prog);
-	/* Slow path: compile each alone, to say which failed and why. */
-	for (i = 0; i < set->n; i++) {
-		struct dk_jq *e = set->members[i];
-		if (compile_alone(e, &e->cerr) < 0) {
-			e->failed = 1;
-			(*nfailed)++;
-		}
-	}
-	return *nfailed ? DK_EINVALID : 0;
+	for (c = 0; c < set->nchunks; c++)
+		if ((rc = compile_chunk(nfailed, set, c)) < 0)
+			return rc;
+	return *nfailed ? dk_error_set(DK_EINVALID,
+	                               "jq: %zu expressions do not compile",
+	                               *nfailed)
+	                : 0;
 }
 
 int dk_jq_failed(const struct dk_jq *e, struct dk_jq_error *err)
@@ -448,7 +484,9 @@ static jq_state *state_of(const struct dk_jq *e)
 {
 	if (e->jq)
 		return e->jq;
-	return e->set ? e->set->jq : NULL;
+	if (!e->set || !e->set->chunks)
+		return NULL;
+	return e->set->chunks[e->index / CHUNK];
 }
 
 static int start(struct dk_jq *e, const json_t *input, jv *first)
@@ -464,7 +502,8 @@ static int start(struct dk_jq *e, const json_t *input, jv *first)
 		return rc;
 	if (!e->jq)
 		in = jv_array_append(
-		    jv_array_append(jv_array(), jv_number((double)e->index)),
+		    jv_array_append(jv_array(),
+		                    jv_number((double)(e->index % CHUNK))),
 		    in);
 	jq_start(jq, in, 0);
 	*first = jq_next(jq);

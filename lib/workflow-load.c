@@ -161,7 +161,8 @@ static void check_keys(struct ld *l, const struct dk_ynode *map,
 			ok = !strcmp(keys[j], k->str);
 		if (ok)
 			continue;
-		near = dk_nearest(k->str, keys, n);
+		near =
+		    l->d->n < DK_DIAGS_MAX ? dk_nearest(k->str, keys, n) : NULL;
 		if (near) {
 			ERRN(l, k,
 			     "unknown key \"%s\" in %s; did you mean \"%s\"?",
@@ -906,8 +907,16 @@ static void undefined(struct ld *l, const struct dk_ynode *n,
                       const char *prefix, const char *name, const char *section,
                       const void *base, size_t cnt, size_t stride)
 {
-	const char **names = names_of(base, cnt, stride);
-	const char *near = dk_nearest(name, names, cnt);
+	const char **names;
+	const char *near;
+
+	if (l->d->n >= DK_DIAGS_MAX) {
+		/* Only counted from now on: skip the costly suggestion. */
+		ERRN(l, n, "%s \"%s\" is not defined", prefix, name);
+		return;
+	}
+	names = names_of(base, cnt, stride);
+	near = dk_nearest(name, names, cnt);
 
 	if (near)
 		ERRN(l, n,
@@ -1873,9 +1882,13 @@ static json_t *load_approvals(struct ld *l, const struct dk_ynode *n)
 		if ((v = need(l, m, "role", what)) &&
 		    (s = get_str(l, v, "role"))) {
 			if (!strv_has(&wf->roles, s)) {
-				const char *near = dk_nearest(
-				    s, (const char *const *)wf->roles.v,
-				    wf->roles.n);
+				const char *near =
+				    l->d->n >= DK_DIAGS_MAX
+				        ? NULL
+				        : dk_nearest(
+				              s,
+				              (const char *const *)wf->roles.v,
+				              wf->roles.n);
 				if (near)
 					ERRN(l, v,
 					     "%s requires role \"%s\", "

@@ -106,6 +106,23 @@ sys.stdout.write(\"name: a.b\\nversion: 1\\ncapabilities:\\n  c.d:\\n    kind: e
 	test_cmp want err
 '
 
+test_expect_success 'a workflow with 1000 steps and 2000 jq expressions loads' '
+	python3 -c "
+import sys
+w = sys.stdout.write
+w(\"name: a.b\\nversion: 1\\ncapabilities:\\n  c.d: {kind: exec, argv: [x]}\\nsteps:\\n\")
+for i in range(1000):
+    w(\"  - {key: s%d, capability: c.d, args: \\\"{n: %d}\\\", when: \\\".input.x != %d\\\"}\\n\" % (i, i, i))
+" >steps.yaml &&
+	lint_rss --json steps.yaml >out &&
+	python3 -c "
+import json
+v = json.load(open(\"out\"))
+assert len(v[\"steps\"]) == 1000 and v[\"steps\"][999][\"when\"] == \".input.x != 999\"
+" &&
+	rss_bounded
+'
+
 test_expect_success 'mutated examples are refused or accepted, never crash lint' '
 	python3 - "$SRC" <<-\EOF_
 	import glob, random, subprocess, sys

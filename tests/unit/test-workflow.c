@@ -174,6 +174,39 @@ static void test_jq__set(void **state)
 	json_decref(in);
 }
 
+/* Sets compile in chunks; expressions on both sides of a boundary work. */
+static void test_jq__set_chunks(void **state)
+{
+	struct dk_jq_set *set = NULL;
+	struct dk_jq *e[300];
+	struct dk_jq_error je;
+	json_t *in = J("{\"a\":1}"), *out;
+	char src[64];
+	size_t i, nfailed;
+
+	(void)state;
+	assert_int_equal(dk_jq_set_new(&set), 0);
+	for (i = 0; i < 300; i++) {
+		snprintf(src, sizeof(src), i == 200 ? ".a +" : ".a + %zu", i);
+		assert_int_equal(dk_jq_set_add(&e[i], set, src, NULL), 0);
+	}
+	assert_int_equal(dk_jq_set_compile(&nfailed, set), DK_EINVALID);
+	assert_int_equal(nfailed, 1);
+	assert_int_equal(dk_jq_failed(e[200], &je), 1);
+	for (i = 0; i < 300; i++) {
+		if (i == 200)
+			continue;
+		assert_int_equal(dk_jq_failed(e[i], NULL), 0);
+		assert_int_equal(dk_jq_eval(&out, e[i], in), 0);
+		assert_int_equal(json_integer_value(out), (json_int_t)i + 1);
+		json_decref(out);
+	}
+	for (i = 0; i < 300; i++)
+		dk_jq_free(e[i]);
+	dk_jq_set_free(set);
+	json_decref(in);
+}
+
 static void expect_invalid(const char *schema, const char *value,
                            const char *msg)
 {
@@ -494,6 +527,7 @@ int main(void)
 	    cmocka_unit_test(test_jq__compile_error_located),
 	    cmocka_unit_test(test_jq__bool_and_errors),
 	    cmocka_unit_test(test_jq__set),
+	    cmocka_unit_test(test_jq__set_chunks),
 	    cmocka_unit_test(test_schema__keywords),
 	    cmocka_unit_test(test_workflow__load_structure),
 	    cmocka_unit_test(test_workflow__helpers),
