@@ -247,6 +247,9 @@ struct parser {
 	size_t nodes;
 	struct dk_ynode *root;
 	int fatal;
+	/* Invalid (non-scalar) keys: kept alive while their events arrive. */
+	struct dk_ynode **discard;
+	size_t ndiscard;
 };
 
 static struct dk_ynode *node_new(enum dk_ynode_type t, const yaml_mark_t *m)
@@ -285,7 +288,20 @@ static int push_child(struct parser *p, struct dk_ynode *n)
 			             n->type == DK_YSCALAR
 			                 ? "an empty key"
 			                 : dk_ynode_describe(n));
-			dk_ynode_free(n);
+			if (n->type == DK_YSCALAR) {
+				dk_ynode_free(n);
+			} else {
+				/* Its children are still to come. */
+				struct dk_ynode **v = realloc(
+				    p->discard,
+				    (p->ndiscard + 1) * sizeof(*v));
+				if (!v) {
+					dk_ynode_free(n);
+					return -1;
+				}
+				p->discard = v;
+				p->discard[p->ndiscard++] = n;
+			}
 			/* Keep the shape: a placeholder key. */
 			n = calloc(1, sizeof(*n));
 			if (!n)
@@ -528,6 +544,9 @@ int dk_yaml_parse(struct dk_ynode **out, const char *buf, size_t len,
 			break;
 	}
 	yaml_parser_delete(&yp);
+	for (size_t i = 0; i < p.ndiscard; i++)
+		dk_ynode_free(p.discard[i]);
+	free(p.discard);
 	while (p.depth > 0) {
 		p.depth--;
 		dk_ynode_free(p.stack[p.depth].pending_key);
