@@ -1260,6 +1260,7 @@ static json_t *load_ensure(struct ld *l, const struct dk_ynode *n,
 		json_t *o = json_object(), *src = NULL;
 		char what[300];
 
+		json_array_append_new(arr, o);
 		snprintf(what, sizeof(what), "ensure of capability \"%s\"",
 		         c->name);
 		if (it->type == DK_YMAP) {
@@ -1281,7 +1282,6 @@ static json_t *load_ensure(struct ld *l, const struct dk_ynode *n,
 		else
 			ck->message = xstrdup(dk_jq_source(ck->expr));
 		put(o, "message", json_string(ck->message));
-		json_array_append_new(arr, o);
 	}
 	return arr;
 }
@@ -1808,13 +1808,14 @@ static json_t *load_approvals(struct ld *l, const struct dk_ynode *n)
 	for (i = 0; i < n->n; i++) {
 		const struct dk_ynode *m = n->items[i], *v;
 		struct dk_approval_rule *r = &wf->approvals[wf->napprovals];
-		json_t *o = json_object();
+		json_t *o;
 		char what[300];
 		const char *s;
 		int t;
 
 		if (!want_map(l, m, "an approval rule"))
 			continue;
+		o = json_object();
 		wf->napprovals++;
 		r->loc = loc_of(m);
 		r->count = 1;
@@ -1950,12 +1951,13 @@ static json_t *load_escalate(struct ld *l, const struct dk_ynode *n)
 	for (i = 0; i < v->n; i++) {
 		const struct dk_ynode *m = v->items[i], *x;
 		struct dk_escalation *c;
-		json_t *co = json_object();
+		json_t *co;
 		const char *s;
 		char what[300];
 
 		if (!want_map(l, m, "an escalate condition"))
 			continue;
+		co = json_object();
 		c = &e->conditions[e->nconditions++];
 		c->loc = loc_of(m);
 		json_array_append_new(conds, co);
@@ -2102,12 +2104,13 @@ static json_t *load_steps(struct ld *l, const struct dk_ynode *n)
 	for (i = 0; i < n->n; i++) {
 		const struct dk_ynode *m = n->items[i], *v, *cap, *act;
 		struct dk_step *st;
-		json_t *o = json_object(), *src;
+		json_t *o, *src;
 		char what[300], w[340];
 		const char *s;
 
 		if (!want_map(l, m, "a step"))
 			continue;
+		o = json_object();
 		st = &wf->steps[wf->nsteps++];
 		st->loc = loc_of(m);
 		json_array_append_new(out, o);

@@ -293,8 +293,7 @@ static int push_child(struct parser *p, struct dk_ynode *n)
 			} else {
 				/* Its children are still to come. */
 				struct dk_ynode **v = realloc(
-				    p->discard,
-				    (p->ndiscard + 1) * sizeof(*v));
+				    p->discard, (p->ndiscard + 1) * sizeof(*v));
 				if (!v) {
 					dk_ynode_free(n);
 					return -1;
