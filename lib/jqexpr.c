@@ -250,6 +250,125 @@ static int precheck(const char *src, struct dk_jq_error *err)
 	return dk_error_set(DK_EINVALID, "jq: %s", err->msg);
 }
 
+static const char *const forbidden[] = {
+    "env",    "input",   "inputs", "input_filename",
+    "import", "include", "stderr", "debug",
+};
+
+static int ident_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_';
+}
+
+/* The last non-blank character before p in [start, p), or 0. */
+static char prev_sig(const char *start, const char *p)
+{
+	while (p > start) {
+		p--;
+		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+			return *p;
+	}
+	return 0;
+}
+
+static char next_sig(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return *p;
+}
+
+int dk_jq_check_sandbox(const char *src, struct dk_jq_error *err)
+{
+	char stack[256];
+	size_t depth = 0, i;
+	const char *p = src;
+	int line = 1;
+
+	while (*p) {
+		char c = *p;
+
+		if (c == '\n')
+			line++;
+		if (depth && stack[depth - 1] == 'S') {
+			if (c == '\\' && p[1] == '(') {
+				if (depth == sizeof(stack))
+					return 0;
+				stack[depth++] = 'I';
+				p += 2;
+			} else if (c == '\\' && p[1]) {
+				p += 2;
+			} else {
+				if (c == '"')
+					depth--;
+				p++;
+			}
+			continue;
+		}
+		if (c == '#') {
+			while (*p && *p != '\n')
+				p++;
+			continue;
+		}
+		if (c == '"' || c == '(' || c == '[' || c == '{') {
+			if (depth == sizeof(stack))
+				return 0;
+			stack[depth++] = c == '"' ? 'S' : c;
+			p++;
+			continue;
+		}
+		if (c == ')' || c == ']' || c == '}') {
+			if (depth)
+				depth--;
+			p++;
+			continue;
+		}
+		if (c == '$' && !strncmp(p + 1, "ENV", 3) &&
+		    !ident_char(p[4])) {
+			err->line = line;
+			snprintf(err->msg, sizeof(err->msg),
+			         "$ENV is not available: workflow expressions "
+			         "cannot read the environment");
+			return dk_error_set(DK_EINVALID, "jq: %s", err->msg);
+		}
+		if (ident_char(c) && !(c >= '0' && c <= '9')) {
+			const char *start = p;
+			char before = prev_sig(src, p), after;
+			size_t len;
+
+			while (ident_char(*p) || (*p == ':' && p[1] == ':'))
+				p += *p == ':' ? 2 : 1;
+			len = (size_t)(p - start);
+			after = next_sig(p);
+			/* .env is a field, {env: ...} and {env} are keys. */
+			if (before == '.' || before == '$' || after == ':' ||
+			    (depth && stack[depth - 1] == '{' &&
+			     (before == '{' || before == ',') &&
+			     (after == ',' || after == '}')))
+				continue;
+			for (i = 0; i < sizeof(forbidden) / sizeof(*forbidden);
+			     i++) {
+				if (strlen(forbidden[i]) != len ||
+				    strncmp(start, forbidden[i], len))
+					continue;
+				err->line = line;
+				snprintf(err->msg, sizeof(err->msg),
+				         "%s is not available: workflow "
+				         "expressions cannot read the "
+				         "environment, other inputs or files, "
+				         "or print",
+				         forbidden[i]);
+				return dk_error_set(DK_EINVALID, "jq: %s",
+				                    err->msg);
+			}
+			continue;
+		}
+		p++;
+	}
+	return 0;
+}
+
 /* May src sit inside "(\n" src "\n)" in a combined program? */
 static int combinable(const char *src)
 {

@@ -63,6 +63,14 @@ int dk_jq_set_compile(size_t *nfailed, struct dk_jq_set *set);
 int dk_jq_failed(const struct dk_jq *e, struct dk_jq_error *err);
 
 /*
+ * Refuse jq features a workflow expression must not use: $ENV and env
+ * (secrets live in the environment), input, inputs, input_filename,
+ * import and include (other inputs and files), stderr and debug
+ * (printing). 0, or DK_EINVALID with err filled.
+ */
+int dk_jq_check_sandbox(const char *src, struct dk_jq_error *err);
+
+/*
  * Run e on input and return its single result in *out. An expression
  * that yields no result, more than one, or fails at run time is
  * DK_EINVALID with the reason in dk_error_last().

@@ -475,7 +475,8 @@ static struct dk_jq *get_jq(struct ld *l, const struct dk_ynode *n,
 
 	if (!s)
 		return NULL;
-	if (dk_jq_set_add(&e, l->jqset, s, &je) < 0) {
+	if (dk_jq_check_sandbox(s, &je) < 0 ||
+	    dk_jq_set_add(&e, l->jqset, s, &je) < 0) {
 		jq_error(l, n, what, &je);
 		return NULL;
 	}

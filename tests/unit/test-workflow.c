@@ -207,6 +207,38 @@ static void test_jq__set_chunks(void **state)
 	json_decref(in);
 }
 
+static void test_jq__sandbox(void **state)
+{
+	struct dk_jq_error err;
+	const char *ok[] = {
+	    ".env",
+	    "{env: 1}",
+	    "{env}",
+	    ". as {env: $e} | $e",
+	    "\"env input $ENV\"",
+	    "# env\n.a",
+	    "input_line_number",
+	    ".a.stderr",
+	    "$__loc__",
+	};
+	const char *bad[] = {
+	    "$ENV.HOME",        "env.HOME",       "[input]",
+	    "inputs",           "input_filename", "import \"a\" as a; .",
+	    "include \"a\"; .", "stderr",         ".a | debug",
+	    "\"\\(env.X)\"",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(*ok); i++)
+		assert_int_equal(dk_jq_check_sandbox(ok[i], &err), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		assert_int_equal(dk_jq_check_sandbox(bad[i], &err),
+		                 DK_EINVALID);
+	assert_int_equal(dk_jq_check_sandbox(".a |\n$ENV", &err), DK_EINVALID);
+	assert_int_equal(err.line, 2);
+}
+
 static void expect_invalid(const char *schema, const char *value,
                            const char *msg)
 {
@@ -528,6 +560,7 @@ int main(void)
 	    cmocka_unit_test(test_jq__bool_and_errors),
 	    cmocka_unit_test(test_jq__set),
 	    cmocka_unit_test(test_jq__set_chunks),
+	    cmocka_unit_test(test_jq__sandbox),
 	    cmocka_unit_test(test_schema__keywords),
 	    cmocka_unit_test(test_workflow__load_structure),
 	    cmocka_unit_test(test_workflow__helpers),
