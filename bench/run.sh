@@ -6,6 +6,7 @@
 #   BENCH_SIZES="1000 100000 1000000"   ledger sizes for the append figures
 #   BENCH_APPENDS=2000                   appends per in-process measurement
 #   BENCH_PROCS=200                      processes per per-process figure
+#   BENCH_HTTP=1000                      requests per HTTP figure
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 : "${DOCKET_BUILD:=$SRC/build}"
@@ -76,6 +77,19 @@ for n in $SIZES; do
 	DOCKET_LEDGER=$WORK/L docket verify -q || echo "  !! verify failed after appends"
 	eval "rate_$n=$off"
 done
+if command -v perf >/dev/null 2>&1 &&
+	perf stat -e instructions:u true >/dev/null 2>&1; then
+	# instruction counts do not depend on what else the machine is doing
+	ins() {
+		perf stat -x, -e instructions:u,instructions:k -r 20 "$@" 2>&1 >/dev/null |
+			awk -F, '/instructions/ {s += $1} END {printf "%.2f", s / 1e6}'
+	}
+	gen 1000
+	rm -rf "$WORK/I" && cp -a "$CACHE/gen-1000" "$WORK/I"
+	fi_floor=$(ins floor-libgit2)
+	fi_note=$(DOCKET_LEDGER=$WORK/I DOCKET_FSYNC=0 ins "$B/libexec/docket/docket-note" x)
+	echo "  instructions per process (user+kernel, millions): floor $fi_floor, docket-note $fi_note, above the floor $(echo "$fi_note $fi_floor" | awk '{printf "%.2f", $1 - $2}')"
+fi
 if [ -n "${rate_1000:-}" ] && [ -n "${rate_1000000:-}" ]; then
 	echo "  per-append cost at 1M vs 1k (no fsync): $(ratio "$rate_1000" "$rate_1000000")  (target within 1.20x)"
 fi
@@ -130,3 +144,7 @@ for kind in written-100k gen-100000; do
 	echo "     git fsck --strict          ${fk}s"
 	echo "     libgit2 walk + sha256      ${wk}s"
 done
+
+echo
+echo "== HTTP round trips through lib/http (fake provider on 127.0.0.1; the baseline for dispatch)"
+DOCKET_BUILD=$B "$SRC/bench/http.sh" "${BENCH_HTTP:-1000}" | sed 's/^/  /'

@@ -72,8 +72,11 @@ int dk_ledger_init(struct dk_ledger **out, const char *path,
 int dk_ledger_open(struct dk_ledger **out, const char *path);
 void dk_ledger_free(struct dk_ledger *l);
 const char *dk_ledger_path(const struct dk_ledger *l);
+/* The git directory (for docket's private files beside the ledger). */
+const char *dk_ledger_gitdir(const struct dk_ledger *l);
 const char *dk_ledger_id(const struct dk_ledger *l);
 void dk_ledger_set_fsync(struct dk_ledger *l, int on);
+int dk_ledger_fsync_enabled(const struct dk_ledger *l);
 
 /* Resolve the ledger path: explicit, else $DOCKET_LEDGER, else ./.docket
  * (searched upward from the current directory). Caller frees. */

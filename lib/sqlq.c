@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <sqlite3.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct deadline {
@@ -115,11 +116,16 @@ int dk_sql_query(json_t **rows, const char *dbpath, const char *sql,
 			                  i);
 			goto out;
 		}
-		v = json_object_get(params, name + 1);
+		if (json_is_array(params) && name[0] == '?')
+			v = json_array_get(params,
+					   (size_t)strtoul(name + 1, NULL, 10) -
+						   1);
+		else
+			v = json_object_get(params, name + 1);
 		if (!v) {
 			rc = dk_error_set(DK_EINVALID,
-			                  "query parameter %s has no value",
-			                  name);
+					  "query parameter %s has no value",
+					  name);
 			goto out;
 		}
 		if (bind_value(st, i, v) != SQLITE_OK) {

@@ -4,11 +4,10 @@
 #include <jansson.h>
 
 /*
- * A `sql` capability's query against an SQLite database. Named parameters
- * (:name, @name or $name) are bound from `params`, a JSON object; a dotted
- * name such as :session.customer_id is not valid SQLite, so callers bind
- * session values under plain names they choose. Every parameter in the
- * query must have a value. Rows come back as an array of objects; the
+ * A `sql` capability's query against an SQLite database. Parameters are
+ * bound from `params`: numbered ones (?1, ?2, as the workflow loader
+ * writes them) from a JSON array, named ones (:name, @name, $name) from a
+ * JSON object. Every parameter in the query must have a value. Rows come back as an array of objects; the
  * array is a new reference owned by the caller.
  */
 
