@@ -20,7 +20,7 @@ static void progress(uint64_t done, uint64_t total, void *payload)
 int cmd_verify(struct dk_cmd_ctx *ctx)
 {
 	struct dk_anchor anchors[DK_OPT_LIST_MAX];
-	struct dk_verify_opts vo = {anchors, 0, NULL, NULL};
+	struct dk_verify_opts vo = { anchors, 0, NULL, NULL };
 	struct dk_verify_report r;
 	const char *const *list;
 	char *path;

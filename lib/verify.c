@@ -191,8 +191,8 @@ static int trailer_ok(const char *msg, const char *key, const char *want)
 /* A well-formed `at`: YYYY-MM-DDTHH:MM:SSZ, a real UTC date and time. */
 static int parse_at(int64_t *out, const char *s)
 {
-	static const int mdays[] = {31, 28, 31, 30, 31, 30,
-	                            31, 31, 30, 31, 30, 31};
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30,
+		                     31, 31, 30, 31, 30, 31 };
 	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
 	int y, mo, d, h, mi, se, i, dim;
 	int64_t days;
@@ -531,7 +531,7 @@ static int verify_repo(struct dk_verify_report *r, git_repository *repo,
                        const struct dk_verify_opts *opts)
 {
 	static const struct dk_verify_opts none;
-	struct walk w = {repo, NULL, 0, 0};
+	struct walk w = { repo, NULL, 0, 0 };
 	struct state s;
 	git_oid head;
 	size_t i;

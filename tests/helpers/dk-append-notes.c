@@ -12,7 +12,7 @@
 
 int main(int argc, char **argv)
 {
-	struct dk_append_result res = {0};
+	struct dk_append_result res = { 0 };
 	struct dk_ledger *l = NULL;
 	unsigned long long n, i;
 	char *end;
