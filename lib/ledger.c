@@ -776,6 +776,7 @@ struct built {
 	size_t len[LEVELS];
 	struct dk_obj obj[LEVELS + 2]; /* blob, leaf .. root, commit */
 	char *commit;
+	char keep[PATH_MAX]; /* the pack's keep file, until the branch moves */
 };
 
 static void built_free(struct built *b)
@@ -785,6 +786,8 @@ static void built_free(struct built *b)
 	for (i = 0; i < LEVELS; i++)
 		free(b->raw[i]);
 	free(b->commit);
+	if (b->keep[0])
+		unlink(b->keep);
 }
 
 /* Build the trees and commit for one record on top of the cached head,
@@ -848,7 +851,7 @@ static int write_commit(struct built *b, struct dk_ledger *l, int genesis,
 	b->obj[LEVELS + 1].data = (const unsigned char *)b->commit;
 	dk_obj_hash(&b->obj[LEVELS + 1]);
 	return dk_pack_write(l->objdir, b->obj, LEVELS + 2,
-	                     l->sync == SYNC_FILE);
+	                     l->sync == SYNC_FILE, b->keep);
 }
 
 static void default_summary(char *out, size_t outsz, const char *type,
@@ -866,11 +869,20 @@ static void default_summary(char *out, size_t outsz, const char *type,
 }
 
 /* Move the branch from the cached head to new_id, compare-and-swap. */
+/* Does the branch name new_id now (an earlier attempt moved it)? */
+static int branch_is(struct dk_ledger *l, const git_oid *new_id)
+{
+	git_oid cur;
+
+	return git_reference_name_to_id(&cur, l->repo, DK_BRANCH) == 0 &&
+	       git_oid_equal(&cur, new_id);
+}
+
 static int move_branch(struct dk_ledger *l, const git_oid *new_id, int genesis)
 {
 	git_reference *ref = NULL;
 	double start = dk_mono_ms();
-	int rc;
+	int rc, transient = 0;
 
 	for (;;) {
 		if (genesis)
@@ -882,24 +894,41 @@ static int move_branch(struct dk_ledger *l, const git_oid *new_id, int genesis)
 			                                   &l->head, NULL);
 		git_reference_free(ref);
 		ref = NULL;
-		if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS)
+		if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS) {
+			/* a failed attempt may have moved it after all:
+			 * re-chaining then would append the record twice */
+			if (transient && branch_is(l, new_id))
+				return 0;
 			return dk_error_set(DK_ECONFLICT,
 			                    "the ledger branch moved");
-		if (rc != GIT_ELOCKED)
-			break;
-		if (ref_lock_recover(l))
+		}
+		if (rc == GIT_ELOCKED) {
+			if (ref_lock_recover(l))
+				continue;
+			if (dk_mono_ms() - start > (double)l->lock_timeout_ms)
+				return dk_error_set(
+				    DK_ELOCKED,
+				    "%s/%s.lock exists: a git process is "
+				    "updating the ledger, or one died; if none "
+				    "is running, remove that file",
+				    l->gitdir, DK_BRANCH);
+			usleep(2000);
 			continue;
-		if (dk_mono_ms() - start > (double)l->lock_timeout_ms)
-			return dk_error_set(
-			    DK_ELOCKED,
-			    "%s/%s.lock exists: a git process is "
-			    "updating the ledger, or one died; if none "
-			    "is running, remove that file",
-			    l->gitdir, DK_BRANCH);
-		usleep(2000);
+		}
+		/* git pack-refs --prune can remove refs/heads under a
+		 * writer for a moment; try again a few times */
+		if (rc < 0 && transient < 5) {
+			transient++;
+			usleep(1000u * (unsigned)transient);
+			continue;
+		}
+		break;
 	}
-	if (rc < 0)
+	if (rc < 0) {
+		if (branch_is(l, new_id))
+			return 0;
 		return git_fail(DK_EIO, "cannot move the ledger branch");
+	}
 	return 0;
 }
 
@@ -910,6 +939,7 @@ static void maintain(struct dk_ledger *l, uint64_t seq)
 
 	if (seq % MERGE_FANIN)
 		return;
+	dk_pack_drop_stale_keeps(l->objdir);
 	if (dk_pack_maintain(l->objdir, l->sync == SYNC_FILE, MERGE_FANIN,
 	                     MERGE_BASE) <= 0)
 		return;

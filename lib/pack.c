@@ -211,7 +211,7 @@ static int fsync_dir(const char *dir)
 
 /* Pack and index bytes are complete; give them their names. */
 static int publish(const char *objdir, struct buf *pack, struct buf *idx,
-                   const unsigned char sum[20], int do_fsync)
+                   const unsigned char sum[20], int do_fsync, char *keep)
 {
 	char dir[PATH_MAX], name[64], hex[41];
 	int rc;
@@ -225,6 +225,17 @@ static int publish(const char *objdir, struct buf *pack, struct buf *idx,
 		return dk_error_set_errno(DK_EIO, "cannot create %s", dir);
 	}
 	dk_hex(hex, sum, 20);
+	if (keep) {
+		/* held until the branch names the pack's commit, so that a
+		 * concurrent git repack cannot drop objects nothing reaches
+		 * yet (git's receive-pack does the same) */
+		snprintf(keep, PATH_MAX, "%s/pack-%s.keep", dir, hex);
+		if ((rc = put_file(dir, strrchr(keep, '/') + 1, DK_PACK_KEEP_MARK,
+		                   strlen(DK_PACK_KEEP_MARK), 0)) < 0) {
+			keep[0] = '\0';
+			return rc;
+		}
+	}
 	/* the pack first: a reader finds packs through their index */
 	snprintf(name, sizeof(name), "pack-%s.pack", hex);
 	if ((rc = put_file(dir, name, pack->p, pack->len, do_fsync)) < 0)
@@ -253,7 +264,7 @@ static int entry_header(unsigned char *out, enum dk_obj_type t, size_t size)
 }
 
 int dk_pack_write(const char *objdir, const struct dk_obj *objs, size_t n,
-                  int do_fsync)
+                  int do_fsync, char *keep)
 {
 	struct buf pack = {0}, idx = {0};
 	struct ent *ents = calloc(n ? n : 1, sizeof(*ents));
@@ -302,7 +313,7 @@ int dk_pack_write(const char *objdir, const struct dk_obj *objs, size_t n,
 	sha1(sum, pack.p, pack.len);
 	if (buf_put(&pack, sum, 20) < 0 || build_idx(&idx, ents, k, sum) < 0)
 		goto out;
-	rc = publish(objdir, &pack, &idx, sum, do_fsync);
+	rc = publish(objdir, &pack, &idx, sum, do_fsync, keep);
 out:
 	free(pack.p);
 	free(idx.p);
@@ -475,7 +486,7 @@ static int merge(const char *objdir, struct src **s, size_t n, int do_fsync)
 		rc = 0;
 		goto out;
 	}
-	if ((rc = publish(objdir, &pack, &idx, sum, do_fsync)) < 0)
+	if ((rc = publish(objdir, &pack, &idx, sum, do_fsync, NULL)) < 0)
 		goto out;
 	for (i = 0; i < n; i++) {
 		char p[PATH_MAX + 8];
@@ -520,6 +531,38 @@ static int size_cmp(const void *a, const void *b)
 	const struct src *x = a, *y = b;
 
 	return x->bytes < y->bytes ? -1 : x->bytes > y->bytes;
+}
+
+/* Remove keep files docket left behind (its caller holds the ledger's
+ * append lock, so no docket append is in flight). */
+void dk_pack_drop_stale_keeps(const char *objdir)
+{
+	char dir[PATH_MAX], p[PATH_MAX + 64], buf[64];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/pack", objdir);
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		ssize_t n;
+		int fd;
+
+		if (len < 6 || strcmp(e->d_name + len - 5, ".keep"))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		fd = open(p, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+		if (n == (ssize_t)strlen(DK_PACK_KEEP_MARK) &&
+		    !memcmp(buf, DK_PACK_KEEP_MARK, (size_t)n))
+			unlink(p);
+	}
+	closedir(d);
 }
 
 static int maintain_once(const char *objdir, int do_fsync, int fanin,

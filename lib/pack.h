@@ -23,12 +23,21 @@ struct dk_obj {
 /* The git object id: SHA-1 of "TYPE LEN\0" + data. */
 void dk_obj_hash(struct dk_obj *o);
 
+/* What a keep file docket made says (and how docket knows its own). */
+#define DK_PACK_KEEP_MARK "docket: append in progress\n"
+
 /*
  * Write objs as objects/pack/pack-HASH.{pack,idx} under objdir. With
- * do_fsync the files and the directory are durable on return.
+ * do_fsync the files and the directory are durable on return. When keep
+ * is not NULL (PATH_MAX bytes), a pack-HASH.keep is made before the pack
+ * appears and its path returned in keep: the caller removes it once a
+ * ref reaches the pack's objects.
  */
 int dk_pack_write(const char *objdir, const struct dk_obj *objs, size_t n,
-                  int do_fsync);
+                  int do_fsync, char *keep);
+
+/* Remove keep files docket left behind; call with the append lock held. */
+void dk_pack_drop_stale_keeps(const char *objdir);
 
 /*
  * Merge small docket packs: find the smallest level L such that at least

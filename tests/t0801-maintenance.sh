@@ -15,15 +15,16 @@ test_expect_success '8 appenders x 50 notes while git gc and pack-refs loop' '
 		git -C L pack-refs --all >/dev/null 2>&1
 		echo x >>maint-rounds
 	done ) &
-	m=$! &&
+	m=$! && pids= &&
 	for w in 1 2 3 4 5 6 7 8; do
 		( for i in $(seq 1 50); do
-			docket note "w$w-$i" >/dev/null || echo "w$w-$i" >>fails
+			docket note "w$w-$i" >/dev/null 2>err.$w.$i ||
+				{ echo "w$w-$i: $(cat err.$w.$i)" >>fails; }
 		done ) &
+		pids="$pids $!"
 	done &&
-	wait_appenders() { for j in $(jobs -p); do [ "$j" = "$m" ] || wait "$j"; done; } &&
-	wait_appenders && touch stop && wait "$m" &&
-	test ! -s fails &&
+	wait $pids && touch stop && wait "$m" &&
+	{ test ! -s fails || { cat fails; false; }; } &&
 	test "$(wc -l <maint-rounds)" -ge 1
 '
 
