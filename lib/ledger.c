@@ -974,6 +974,56 @@ int dk_ledger_append(struct dk_append_result *out, struct dk_ledger *l,
 
 /* --- init and open ---------------------------------------------------- */
 
+/*
+ * Read record 0 straight from the head commit's tree: opening a ledger
+ * must not depend on the newest record being readable (verify has to be
+ * able to open a ledger whose head object is damaged, to report it).
+ */
+static int read_genesis(struct dk_record **out, struct dk_ledger *l)
+{
+	git_commit *commit = NULL;
+	git_tree *root = NULL;
+	git_tree_entry *e = NULL;
+	git_oid head;
+	char path[32];
+	int rc;
+
+	*out = NULL;
+	if ((rc = read_head_oid(&head, l)) < 0)
+		return rc;
+	dk_record_path(path, 0);
+	if (git_commit_lookup(&commit, l->repo, &head) < 0 ||
+	    git_commit_tree(&root, commit) < 0) {
+		rc = git_fail(DK_EIO, "cannot read the head commit");
+		goto done;
+	}
+	rc = git_tree_entry_bypath(&e, root, path);
+	if (rc == GIT_ENOTFOUND) {
+		rc = dk_error_set(DK_ETAMPERED, "no record at %s", path);
+		goto done;
+	}
+	if (rc < 0) {
+		rc = git_fail(DK_EIO, "cannot read the tree");
+		goto done;
+	}
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
+		rc = dk_error_set(DK_ETAMPERED, "%s is not a file", path);
+		goto done;
+	}
+	rc = read_blob_record(out, l, git_tree_entry_id(e));
+	if (rc == 0 && (*out)->seq != 0) {
+		dk_record_free(*out);
+		*out = NULL;
+		rc = dk_error_set(DK_ETAMPERED, "record at %s is not seq 0",
+				  path);
+	}
+done:
+	git_tree_entry_free(e);
+	git_tree_free(root);
+	git_commit_free(commit);
+	return rc;
+}
+
 static int check_genesis(struct dk_ledger *l)
 {
 	struct dk_record *g = NULL;
@@ -981,10 +1031,12 @@ static int check_genesis(struct dk_ledger *l)
 	json_t *v;
 	int rc;
 
-	if ((rc = dk_ledger_read(&g, l, 0)) < 0) {
+	if ((rc = read_genesis(&g, l)) < 0) {
 		if (rc == DK_ENOTLEDGER)
 			return rc;
-		dk_error_prefix("%s: cannot read the genesis record", l->path);
+		dk_error_prefix("%s is not a docket ledger, or a damaged one: "
+				"cannot read its genesis record",
+				l->path);
 		return rc == DK_ETAMPERED ? DK_ENOTLEDGER : rc;
 	}
 	v = json_object_get(g->json, "v");
