@@ -367,6 +367,8 @@ static void intent_clear(struct dk_ledger *l)
  * docket process died moving the branch, docket.lock names the commit it
  * was writing and the lock file holds a prefix of it: that lock is stale
  * and safe to remove. Any other lock belongs to a git process; wait.
+ * Called once the docket lock is held and before this writer records its
+ * own intent (which would hide the dead writer's).
  */
 static int ref_lock_recover(struct dk_ledger *l)
 {
@@ -836,8 +838,6 @@ static int move_branch(struct dk_ledger *l, const git_oid *new_id,
 					    "the ledger branch moved");
 		if (rc != GIT_ELOCKED)
 			break;
-		if (ref_lock_recover(l))
-			continue;
 		if (dk_mono_ms() - start > (double)l->lock_timeout_ms)
 			return dk_error_set(
 				DK_ELOCKED,
@@ -962,6 +962,8 @@ int dk_ledger_append(struct dk_append_result *out, struct dk_ledger *l,
 		return dk_error_set(DK_EINVALID, "record body is not an object");
 	if ((rc = lock_acquire(l)) < 0)
 		return rc;
+	/* before intent_set() overwrites what a dead writer left there */
+	ref_lock_recover(l);
 	for (tries = 0; tries < 50; tries++) {
 		rc = append_locked(out, l, type, actor, body, opts, 0);
 		if (rc != DK_ECONFLICT)
