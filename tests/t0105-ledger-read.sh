@@ -123,7 +123,13 @@ test_expect_success 'show HASH, a hash prefix, evidence://HASH and evidence://PR
 	h=$(sed -n 7p acks | cut -d: -f2) &&
 	docket show --ledger L 7 >by-seq &&
 	docket show --ledger L "$h" >by-hash &&
-	docket show --ledger L "$(echo "$h" | cut -c1-8)" >by-prefix8 &&
+	# up to 10 digits alone are a seq: the shortest bare prefix that
+	# cannot be one (one with a letter, or 11 characters long)
+	n=8 &&
+	while [ $n -lt 11 ] && echo "$h" | cut -c1-$n | grep -q "^[0-9]*$"; do
+		n=$((n + 1))
+	done &&
+	docket show --ledger L "$(echo "$h" | cut -c1-$n)" >by-prefix8 &&
 	docket show --ledger L "$(echo "$h" | cut -c1-20)" >by-prefix20 &&
 	docket show --ledger L "evidence://$h" >by-handle &&
 	docket show --ledger L "evidence://$(echo "$h" | cut -c1-10)" >by-handle-prefix &&
@@ -131,6 +137,15 @@ test_expect_success 'show HASH, a hash prefix, evidence://HASH and evidence://PR
 	for f in by-hash by-prefix8 by-prefix20 by-handle by-handle-prefix; do
 		test_cmp by-seq $f || exit 1
 	done
+'
+
+test_expect_success 'show: up to 10 digits are a seq, even with leading zeros; evidence:// makes them a hash' '
+	docket show --ledger L 0000000012 >a &&
+	docket show --ledger L 12 >b &&
+	test_cmp a b &&
+	head -n 1 a | grep -q "^record 12 " &&
+	test_expect_code 3 docket show --ledger L evidence://0000000012 2>err &&
+	grep -q "no record with hash 0000000012" err
 '
 
 test_expect_success 'show the genesis record, by seq and by hash' '
