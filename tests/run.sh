@@ -7,8 +7,6 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 : "${DOCKET_BUILD:=$SRC/build}"
 export DOCKET_BUILD
 OUT="$DOCKET_BUILD/test-results"
-rm -rf "$OUT"
-mkdir -p "$OUT"
 pat=${1:-*}
 JOBS=${TEST_JOBS:-2}
 
@@ -37,6 +35,11 @@ if [ "${1:-}" = "--one" ]; then
 	run_one "$2"
 	exit 0
 fi
+
+# (only here: each --one child runs this script too, and must not wipe
+# the results of the tests that ran before it)
+rm -rf "$OUT"
+mkdir -p "$OUT"
 
 start=$(date +%s)
 list | xargs -P "$JOBS" -I{} sh "$0" --one {}
