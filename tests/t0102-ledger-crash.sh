@@ -122,6 +122,45 @@ test_expect_success 'the sweep killed inside the branch update and recovered' '
 	test "$(wc -l <points)" -ge 30
 '
 
+# A killed `docket init` leaves either a whole ledger or a directory that
+# every command refuses as "not a docket ledger" (exit 4): never a
+# half-made ledger that docket would accept.
+test_expect_success 'docket init killed at each write/rename/link/syncfs: a ledger or refused' '
+	for s in write rename link syncfs; do
+		n=1
+		while [ $n -le 100 ]; do
+			rm -rf I &&
+			strace -f -qq -o /dev/null -e trace=$s \
+				-e inject=$s:signal=KILL:when=$n \
+				docket init --admin admin --key admin.pub I >out 2>err
+			rc=$?
+			if [ $rc = 0 ]; then
+				docket verify --ledger I -q || exit 1
+				echo "# init: $s: $((n - 1)) crash points" >&2
+				break
+			fi
+			test $rc = 137 || { echo "init exited $rc"; cat err; exit 1; }
+			echo "init $s $n" >>init-points
+			if [ -e I ]; then
+				docket verify --ledger I -q 2>err
+				rc=$?
+				if [ $rc = 4 ]; then
+					grep -q "is not a docket ledger" err || exit 1
+					test_expect_code 4 docket note --ledger I x 2>/dev/null ||
+						exit 1
+				elif [ $rc != 0 ]; then
+					echo "killed init at $s $n: verify exit $rc"
+					cat err
+					exit 1
+				fi
+			fi
+			n=$((n + 1))
+		done
+		test $n -le 100 || exit 1
+	done &&
+	test "$(wc -l <init-points)" -ge 20
+'
+
 test_expect_success 'the ledger is sound at the end, with no stale lock' '
 	check_ledger none &&
 	test ! -e L/refs/heads/main.lock &&
