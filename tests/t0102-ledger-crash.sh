@@ -8,6 +8,9 @@
 # append succeeds (recovering the branch lock the dead writer left).
 . "$(dirname "$0")/lib.sh"
 
+# LeakSanitizer cannot run under ptrace: no leak checks under strace
+STRACE_ASAN="$ASAN_OPTIONS:detect_leaks=0"
+
 CHECK="$SRC/tests/helpers/ledger-check.py"
 
 if ! command -v strace >/dev/null 2>&1 ||
@@ -37,13 +40,14 @@ check_ledger() {
 	python3 "$CHECK" log.json acked maybe
 }
 
-# sweep SYSCALL [FSYNC_MODE]: kill at the 1st, 2nd, ... call of SYSCALL.
+# sweep SYSCALL [FIRST]: kill at the FIRST (default 1st), next, ... call
+# of SYSCALL.
 sweep() {
 	_s=$1
-	_n=1
+	_n=${2:-1}
 	while [ $_n -le 400 ]; do
 		_text="crash $_s ${DOCKET_FSYNC} $_n"
-		strace -f -qq -o trace.out -e trace="$_s" \
+		ASAN_OPTIONS=$STRACE_ASAN strace -f -qq -o trace.out -e trace="$_s" \
 			-e inject="$_s":signal=KILL:when=$_n \
 			docket note --ledger L "$_text" >out 2>err
 		_rc=$?
@@ -56,6 +60,7 @@ sweep() {
 			return 0
 		fi
 		if [ $_rc != 137 ]; then
+			echo "$_text" >>maybe
 			echo "docket note under strace exited $_rc (not killed)"
 			cat err
 			return 1
@@ -98,11 +103,26 @@ test_expect_success 'setup: a ledger with some notes' '
 '
 
 for sc in write pwrite64 ftruncate fsync fdatasync syncfs rename link \
-	unlink openat; do
+	unlink; do
 	test_expect_success "killed at each $sc: verifies, loses nothing acknowledged" "
 		sweep $sc
 	"
 done
+
+# The dozens of opens that load libraries and read the ledger before the
+# first file is created (docket.lock) cannot leave anything behind: start
+# the openat sweep a little before that first O_CREAT.
+test_expect_success 'killed at each openat from the first O_CREAT on' '
+	ASAN_OPTIONS=$STRACE_ASAN strace -f -qq -o trace.out -e trace=openat \
+		docket note --ledger L "openat probe" >/dev/null &&
+	echo "openat probe" >>acked &&
+	first=$(grep -v "+++" trace.out | grep -n "O_CREAT" | head -n 1 | cut -d: -f1) &&
+	test -n "$first" &&
+	grep -v "+++" trace.out | sed -n "${first}p" | grep -q "docket.lock" &&
+	start=$((first > 3 ? first - 3 : 1)) &&
+	sweep openat $start &&
+	test "$(grep -c "^openat .*O_CREAT" points)" -ge 9
+'
 
 test_expect_success 'killed at each fsync with DOCKET_FSYNC=file' '
 	export DOCKET_FSYNC=file &&
@@ -130,7 +150,7 @@ test_expect_success 'docket init killed at each write/rename/link/syncfs: a ledg
 		n=1
 		while [ $n -le 100 ]; do
 			rm -rf I &&
-			strace -f -qq -o /dev/null -e trace=$s \
+			ASAN_OPTIONS=$STRACE_ASAN strace -f -qq -o /dev/null -e trace=$s \
 				-e inject=$s:signal=KILL:when=$n \
 				docket init --admin admin --key admin.pub I >out 2>err
 			rc=$?

@@ -6,6 +6,9 @@
 # waited on and then refused, naming the file, and never removed.
 . "$(dirname "$0")/lib.sh"
 
+# LeakSanitizer cannot run under ptrace: no leak checks under strace
+STRACE_ASAN="$ASAN_OPTIONS:detect_leaks=0"
+
 export DOCKET_FSYNC=1
 
 state() {
@@ -92,7 +95,7 @@ fi
 
 # kill_at SYSCALL N TEXT: docket note TEXT, killed at the Nth SYSCALL
 kill_at() {
-	strace -f -qq -o trace.out -e trace="$1" \
+	ASAN_OPTIONS=$STRACE_ASAN strace -f -qq -o trace.out -e trace="$1" \
 		-e inject="$1":signal=KILL:when="$2" \
 		docket note --ledger L "$3" >out 2>err
 	test $? = 137
@@ -127,7 +130,7 @@ test_expect_success 'the next append recognises the dead writer and recovers its
 test_expect_success 'killed right after creating main.lock (empty): also recovered' '
 	# the last write before the one to stdout is the one into main.lock:
 	# find its N from a clean run
-	strace -f -qq -o trace.out -e trace=write \
+	ASAN_OPTIONS=$STRACE_ASAN strace -f -qq -o trace.out -e trace=write \
 		docket note --ledger L probe >/dev/null &&
 	N=$(grep -v "+++" trace.out | grep -n "write(" | grep -v "write(1," |
 		tail -n 1 | cut -d: -f1) &&
