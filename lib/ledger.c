@@ -1116,7 +1116,8 @@ static int dir_is_empty(const char *path)
 	return names == 0;
 }
 
-int dk_ledger_init(struct dk_ledger **out, const char *path,
+/* Create the ledger in the directory `path`, which exists and is empty. */
+static int init_in(struct dk_ledger **out, const char *path,
 		   const struct dk_init_opts *opts)
 {
 	git_repository_init_options io = GIT_REPOSITORY_INIT_OPTIONS_INIT;
@@ -1124,32 +1125,22 @@ int dk_ledger_init(struct dk_ledger **out, const char *path,
 	unsigned char idb[16];
 	char id[33], at[32];
 	json_t *body = NULL, *policy;
-	struct stat st;
 	git_config *cfg = NULL;
-	int rc, created = 0;
+	int rc;
 
-	*out = NULL;
-	if ((rc = lib_init()) < 0)
-		return rc;
-	if (stat(path, &st) == 0) {
-		if (!S_ISDIR(st.st_mode) || !dir_is_empty(path))
-			return dk_error_set(DK_EEXISTS,
-					    "%s already exists and is not an "
-					    "empty directory; refusing to "
-					    "overwrite it",
-					    path);
-	} else {
-		created = 1;
-	}
 	l = ledger_new(path);
 	if (!l)
 		return dk_error_set(DK_ERROR, "out of memory");
-	io.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH |
-		   GIT_REPOSITORY_INIT_NO_REINIT;
+	io.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_NO_REINIT;
 	io.initial_head = "main";
 	io.description = "docket ledger";
-	if (git_repository_init_ext(&l->repo, path, &io) < 0) {
-		rc = git_fail(DK_EIO, "cannot create the repository");
+	if ((rc = git_repository_init_ext(&l->repo, path, &io)) < 0) {
+		rc = rc == GIT_EEXISTS
+			     ? dk_error_set(DK_ECONFLICT, "%s: another process "
+							  "created a ledger "
+							  "there first",
+					    path)
+			     : git_fail(DK_EIO, "cannot create the repository");
 		goto fail;
 	}
 	if (git_repository_config(&cfg, l->repo) == 0) {
@@ -1185,7 +1176,117 @@ int dk_ledger_init(struct dk_ledger **out, const char *path,
 fail:
 	json_decref(body);
 	dk_ledger_free(l);
-	if (created)
-		remove_tree(path);
 	return rc;
+}
+
+/* mkdir -p of the directory holding `path` */
+static int make_parents(const char *path)
+{
+	char buf[PATH_MAX];
+	char *p;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (p = buf + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		if (mkdir(buf, 0777) < 0 && errno != EEXIST)
+			return dk_error_set_errno(DK_EIO, "cannot create %s",
+						  buf);
+		*p = '/';
+	}
+	return 0;
+}
+
+static int sync_parent(const char *path)
+{
+	char buf[PATH_MAX], *slash;
+	int fd, rc = 0;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	slash = strrchr(buf, '/');
+	if (slash == buf)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		snprintf(buf, sizeof(buf), ".");
+	fd = open(buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		rc = dk_error_set_errno(DK_EIO, "cannot sync %s", buf);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/*
+ * A new directory is built beside its final name and renamed into place,
+ * so that neither an interrupted init nor one that loses a race with
+ * another leaves a half-made ledger at `path` or removes what another
+ * process put there. An existing empty directory is used in place and
+ * never removed.
+ */
+int dk_ledger_init(struct dk_ledger **out, const char *path,
+		   const struct dk_init_opts *opts)
+{
+	struct dk_ledger *l = NULL;
+	char dst[PATH_MAX], tmp[PATH_MAX + 32];
+	struct stat st;
+	size_t n;
+	mode_t mask;
+	int rc, sync;
+
+	*out = NULL;
+	if ((rc = lib_init()) < 0)
+		return rc;
+	if (stat(path, &st) == 0) {
+		if (!S_ISDIR(st.st_mode) || !dir_is_empty(path))
+			return dk_error_set(DK_EEXISTS,
+					    "%s already exists and is not an "
+					    "empty directory; refusing to "
+					    "overwrite it",
+					    path);
+		rc = init_in(out, path, opts);
+		if (rc == DK_ECONFLICT)
+			rc = dk_error_set(DK_EEXISTS,
+					  "%s: another process created a "
+					  "ledger there first",
+					  path);
+		return rc;
+	}
+	n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	if (n == 0 || n >= sizeof(dst))
+		return dk_error_set(DK_EINVALID, "bad ledger path '%s'", path);
+	memcpy(dst, path, n);
+	dst[n] = '\0';
+	snprintf(tmp, sizeof(tmp), "%s.docket-init-XXXXXX", dst);
+	if ((rc = make_parents(tmp)) < 0)
+		return rc;
+	if (!mkdtemp(tmp))
+		return dk_error_set_errno(DK_EIO, "cannot create %s", tmp);
+	if ((rc = init_in(&l, tmp, opts)) < 0) {
+		remove_tree(tmp);
+		return rc;
+	}
+	sync = l->sync != SYNC_NONE;
+	dk_ledger_free(l);
+	mask = umask(0);
+	umask(mask);
+	if (chmod(tmp, 0777 & ~mask) < 0 || rename(tmp, dst) < 0) {
+		int e = errno;
+
+		remove_tree(tmp);
+		errno = e;
+		if (e == EEXIST || e == ENOTEMPTY || e == ENOTDIR ||
+		    e == EISDIR)
+			return dk_error_set(DK_EEXISTS,
+					    "%s already exists (made while "
+					    "this init ran); refusing to "
+					    "overwrite it",
+					    path);
+		return dk_error_set_errno(DK_EIO, "cannot create %s", path);
+	}
+	if (sync && (rc = sync_parent(dst)) < 0)
+		return rc;
+	return dk_ledger_open(out, path);
 }
