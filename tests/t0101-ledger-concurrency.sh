@@ -110,4 +110,41 @@ assert v[\"ok\"] and v[\"verdict\"] == \"ok\" and v[\"records\"] == 401, v
 "
 '
 
+# Two `docket init` of one new path at once: one wins, the other is
+# refused (exit 8), and the winner's ledger is never removed by the loser.
+test_expect_success 'two concurrent inits of one path: one ledger, one refusal, nothing lost' '
+	make_key admin &&
+	i=0 &&
+	while [ $i -lt 25 ]; do
+		rm -rf R R.docket-init-* &&
+		{ docket init --admin admin --key admin.pub R >o1 2>e1; echo $? >r1; } &
+		{ docket init --admin admin --key admin.pub R >o2 2>e2; echo $? >r2; } &
+		wait &&
+		test "$(cat r1 r2 | sort | tr "\n" " ")" = "0 8 " ||
+			{ cat e1 e2; exit 1; }
+		cat e1 e2 | grep -q "^docket: init: R .*refusing to overwrite it" ||
+			{ cat e1 e2; exit 1; }
+		# the one that says it created the ledger created this one
+		id=$(cat o1 o2 | sed -n "s/^created ledger \([0-9a-f]*\) in R$/\1/p") &&
+		docket head --ledger R --json | grep -q "\"ledger_id\":\"$id\"" ||
+			exit 1
+		docket verify --ledger R -q || exit 1
+		test -z "$(ls -d R.docket-init-* 2>/dev/null)" || exit 1
+		i=$((i + 1))
+	done
+'
+
+test_expect_success 'init into an existing empty directory races safely too' '
+	i=0 &&
+	while [ $i -lt 10 ]; do
+		rm -rf E && mkdir E &&
+		{ docket init --admin admin --key admin.pub E >o1 2>e1; echo $? >r1; } &
+		{ docket init --admin admin --key admin.pub E >o2 2>e2; echo $? >r2; } &
+		wait &&
+		test "$(cat r1 r2 | sort | tr "\n" " ")" = "0 8 " &&
+		docket verify --ledger E -q || { cat e1 e2; exit 1; }
+		i=$((i + 1))
+	done
+'
+
 test_done
