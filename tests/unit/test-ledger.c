@@ -14,6 +14,7 @@
 #include "ledger.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <git2.h>
@@ -198,6 +199,43 @@ static void test_init_empty_dir_and_default_policy(void **state)
 	assert_true(json_is_object(json_object_get(r->body, "policy")));
 	dk_record_free(r);
 	dk_ledger_free(l);
+}
+
+/* Parents are created; a trailing slash is fine; no temporary is left;
+ * the directory gets the usual permissions (0777 less the umask). */
+static void test_init_paths(void **state)
+{
+	struct fixture *f = *state;
+	struct dk_ledger *l = NULL;
+	char p[PATH_MAX + 32];
+	struct stat st;
+	mode_t mask = umask(0);
+	DIR *d;
+	struct dirent *e;
+
+	umask(mask);
+	snprintf(p, sizeof(p), "%s/a/b/c", f->dir);
+	assert_int_equal(dk_ledger_init(&l, p, NULL), 0);
+	assert_string_equal(dk_ledger_path(l), p);
+	dk_ledger_free(l);
+	assert_int_equal(dk_ledger_open(&l, p), 0);
+	dk_ledger_free(l);
+	assert_int_equal(stat(p, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0777 & ~mask);
+
+	snprintf(p, sizeof(p), "%s/slash/", f->dir);
+	assert_int_equal(dk_ledger_init(&l, p, NULL), 0);
+	dk_ledger_free(l);
+	snprintf(p, sizeof(p), "%s/slash", f->dir);
+	assert_int_equal(dk_ledger_open(&l, p), 0);
+	dk_ledger_free(l);
+
+	d = opendir(f->dir);
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		assert_null(strstr(e->d_name, "docket-init"));
+	closedir(d);
 }
 
 static void test_open(void **state)
@@ -808,6 +846,7 @@ int main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_init_empty_dir_and_default_policy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_init_paths, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_append_exact_bytes, setup,
