@@ -1238,13 +1238,27 @@ int dk_ledger_init(struct dk_ledger **out, const char *path,
 	if ((rc = lib_init()) < 0)
 		return rc;
 	if (stat(path, &st) == 0) {
-		if (!S_ISDIR(st.st_mode) || !dir_is_empty(path))
+		int fd = -1;
+
+		/* docket inits into one directory take turns (flock on the
+		 * directory itself), and look again once it is their turn */
+		if (S_ISDIR(st.st_mode)) {
+			fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (fd >= 0)
+				flock(fd, LOCK_EX);
+		}
+		if (!S_ISDIR(st.st_mode) || !dir_is_empty(path)) {
+			if (fd >= 0)
+				close(fd);
 			return dk_error_set(DK_EEXISTS,
 					    "%s already exists and is not an "
 					    "empty directory; refusing to "
 					    "overwrite it",
 					    path);
+		}
 		rc = init_in(out, path, opts);
+		if (fd >= 0)
+			close(fd);
 		if (rc == DK_ECONFLICT)
 			rc = dk_error_set(DK_EEXISTS,
 					  "%s: another process created a "
