@@ -116,7 +116,7 @@ test_expect_success 'two concurrent inits of one path: one ledger, one refusal, 
 	make_key admin &&
 	i=0 &&
 	while [ $i -lt 25 ]; do
-		rm -rf R R.docket-init-* &&
+		rm -rf R R.docket-init-* r1 r2 || exit 1
 		{ docket init --admin admin --key admin.pub R >o1 2>e1; echo $? >r1; } &
 		{ docket init --admin admin --key admin.pub R >o2 2>e2; echo $? >r2; } &
 		wait &&
@@ -137,7 +137,7 @@ test_expect_success 'two concurrent inits of one path: one ledger, one refusal, 
 test_expect_success 'init into an existing empty directory races safely too' '
 	i=0 &&
 	while [ $i -lt 10 ]; do
-		rm -rf E && mkdir E &&
+		rm -rf E r1 r2 && mkdir E || exit 1
 		{ docket init --admin admin --key admin.pub E >o1 2>e1; echo $? >r1; } &
 		{ docket init --admin admin --key admin.pub E >o2 2>e2; echo $? >r2; } &
 		wait &&
