@@ -46,7 +46,7 @@ struct dk_option {
 	enum dk_complete complete;
 };
 
-#define DK_OPT_MAX 24
+#define DK_OPT_MAX      24
 #define DK_OPT_LIST_MAX 64
 
 struct dk_opts {
@@ -84,13 +84,14 @@ struct dk_command {
 	const char *name;
 	dk_cmd_fn fn;
 	unsigned flags;
-	const char *summary; /* one line for `docket --help` */
+	const char *summary;  /* one line for `docket --help` */
 	const char *synopsis; /* man-page order, after "docket NAME" */
 	const struct dk_option *options;
 	enum dk_complete operand; /* what operands are */
 };
 
-#define DK_DECLARE_CMD(n) int cmd_##n(struct dk_cmd_ctx *ctx) __attribute__((weak))
+#define DK_DECLARE_CMD(n)                                                      \
+	int cmd_##n(struct dk_cmd_ctx *ctx) __attribute__((weak))
 DK_DECLARE_CMD(init);
 DK_DECLARE_CMD(note);
 DK_DECLARE_CMD(log);
@@ -105,6 +106,10 @@ DK_DECLARE_CMD(approve);
 DK_DECLARE_CMD(dispatch);
 DK_DECLARE_CMD(status);
 DK_DECLARE_CMD(policy);
+DK_DECLARE_CMD(complete);
+
+/* `docket __complete WORD...` (cmd/complete-static.c). */
+int dk_complete_words(const char *execdir, char **words, int n);
 
 /* Weak: defined in cmd/setup.c, linked only into ledger commands. */
 int dk_cmd_setup_ledger(struct dk_cmd_ctx *ctx) __attribute__((weak));
@@ -116,19 +121,19 @@ const struct dk_command *dk_command_find(const char *name);
 /* The exit-code table; README and `docket --help` document it. */
 enum dk_exit {
 	DK_EXIT_OK = 0,
-	DK_EXIT_FAILURE = 1,   /* internal or unexpected failure */
-	DK_EXIT_USAGE = 2,     /* bad command line */
-	DK_EXIT_NOTFOUND = 3,  /* record, handle or file not found */
-	DK_EXIT_NOLEDGER = 4,  /* no ledger, not a ledger, newer format */
-	DK_EXIT_LOCKED = 5,    /* ledger busy past the lock timeout */
-	DK_EXIT_INVALID = 6,   /* invalid input (JSON, YAML, arguments) */
-	DK_EXIT_REFUSED = 7,   /* refused by policy or a rule */
-	DK_EXIT_EXISTS = 8,    /* refusing to overwrite */
-	DK_EXIT_TAMPERED = 10, /* verify: the ledger was altered */
-	DK_EXIT_UNREADABLE = 11, /* verify: the ledger could not be read */
-	DK_EXIT_PAUSED = 20,   /* run: paused for approval */
-	DK_EXIT_ESCALATED = 21, /* run: escalated */
-	DK_EXIT_BUDGET = 22,   /* run: stopped by its budget */
+	DK_EXIT_FAILURE = 1,      /* internal or unexpected failure */
+	DK_EXIT_USAGE = 2,        /* bad command line */
+	DK_EXIT_NOTFOUND = 3,     /* record, handle or file not found */
+	DK_EXIT_NOLEDGER = 4,     /* no ledger, not a ledger, newer format */
+	DK_EXIT_LOCKED = 5,       /* ledger busy past the lock timeout */
+	DK_EXIT_INVALID = 6,      /* invalid input (JSON, YAML, arguments) */
+	DK_EXIT_REFUSED = 7,      /* refused by policy or a rule */
+	DK_EXIT_EXISTS = 8,       /* refusing to overwrite */
+	DK_EXIT_TAMPERED = 10,    /* verify: the ledger was altered */
+	DK_EXIT_UNREADABLE = 11,  /* verify: the ledger could not be read */
+	DK_EXIT_PAUSED = 20,      /* run: paused for approval */
+	DK_EXIT_ESCALATED = 21,   /* run: escalated */
+	DK_EXIT_BUDGET = 22,      /* run: stopped by its budget */
 	DK_EXIT_STEP_FAILED = 23, /* run: a step failed */
 };
 
@@ -136,15 +141,15 @@ enum dk_exit {
 int dk_run_command(const struct dk_command *cmd, int argc, char **argv);
 
 /* Parse argv against spec; prints usage errors itself. 0 or -1. */
-int dk_parse_options(struct dk_opts *o, const struct dk_option *spec,
-		     int argc, char **argv, const char *cmdname);
+int dk_parse_options(struct dk_opts *o, const struct dk_option *spec, int argc,
+                     char **argv, const char *cmdname);
 int dk_opt_count(const struct dk_opts *o, const char *name);
 const char *dk_opt_str(const struct dk_opts *o, const char *name);
 /* Value of an integer option, or def when absent. */
 long dk_opt_int(const struct dk_opts *o, const char *name, long def);
 /* The values of a repeatable option; *n receives the count. */
 const char *const *dk_opt_list(const struct dk_opts *o, const char *name,
-			       int *n);
+                               int *n);
 
 void dk_usage(FILE *fp, const struct dk_command *cmd);
 
@@ -152,7 +157,7 @@ void dk_usage(FILE *fp, const struct dk_command *cmd);
 int dk_cmd_error(const struct dk_cmd_ctx *ctx, int rc);
 /* Print "docket: NAME: <formatted>". */
 void dk_cmd_errorf(const struct dk_cmd_ctx *ctx, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 int dk_exit_from_error(int rc);
 /* Colour escapes when ctx->color, else "". */
 const char *dk_color(const struct dk_cmd_ctx *ctx, const char *which);

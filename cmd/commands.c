@@ -66,6 +66,44 @@ static const struct dk_option verify_options[] = {
 	END_OPT,
 };
 
+static const struct dk_option lint_options[] = {
+	{ 0, "json", DK_OPT_FLAG, NULL,
+	  "print each workflow's canonical JSON form, one per line", 0 },
+	{ 0, "hash", DK_OPT_FLAG, NULL,
+	  "print each workflow's workflow_hash and file name", 0 },
+	{ 'q', "quiet", DK_OPT_FLAG, NULL, "print only errors", 0 },
+	END_OPT,
+};
+
+static const struct dk_option run_options[] = {
+	JSON_OPT,
+	{ 0, "session", DK_OPT_LIST, "KEY=VALUE",
+	  "a trusted session value (KEY:=JSON for a typed value)", 0 },
+	{ 0, "session-file", DK_OPT_STRING, "FILE",
+	  "session values as a JSON object", DK_COMPLETE_FILE },
+	{ 0, "input", DK_OPT_LIST, "KEY=VALUE",
+	  "an input value (KEY:=JSON for a typed value)", 0 },
+	{ 0, "input-file", DK_OPT_STRING, "FILE",
+	  "input values as a JSON object", DK_COMPLETE_FILE },
+	{ 0, "resume", DK_OPT_STRING, "RUN",
+	  "continue a run from its first unrecorded step", DK_COMPLETE_RUN },
+	LEDGER_OPT,
+	END_OPT,
+};
+
+static const struct dk_option explain_options[] = {
+	JSON_OPT,
+	{ 0, "format", DK_OPT_STRING, "text|json|dot",
+	  "output format (default text)", 0 },
+	LEDGER_OPT,
+	END_OPT,
+};
+
+static const struct dk_option complete_options[] = {
+	LEDGER_OPT,
+	END_OPT,
+};
+
 const struct dk_command dk_commands[] = {
 	{ "init", cmd_init, DK_NO_LEDGER_OPT, "create a ledger",
 	  "[--json] [--admin NAME --key FILE.pub]... [--policy FILE] "
@@ -87,6 +125,25 @@ const struct dk_command dk_commands[] = {
 	  "check the hash chain and the git history",
 	  "[--json] [-q] [--anchor SEQ:HASH]... [--ledger DIR]",
 	  verify_options, DK_COMPLETE_NONE },
+	{ "lint", cmd_lint, DK_NO_LEDGER_OPT,
+	  "check workflow files (directories: every *.yaml, *.yml)",
+	  "[--hash] [--json] [-q] FILE|DIR...", lint_options,
+	  DK_COMPLETE_WORKFLOW },
+	{ "run", cmd_run, DK_NEED_LEDGER,
+	  "run a workflow, recording evidence for every step",
+	  "[--json] [--session KEY=VALUE]... [--session-file FILE] "
+	  "[--input KEY=VALUE]... [--input-file FILE] [--ledger DIR] "
+	  "WORKFLOW | --resume RUN [WORKFLOW]",
+	  run_options, DK_COMPLETE_WORKFLOW },
+	{ "explain", cmd_explain, DK_NEED_LEDGER,
+	  "show a run's timeline: steps, evidence, gates, budget",
+	  "[--json] [--format text|json|dot] [--ledger DIR] RUN|HANDLE",
+	  explain_options, DK_COMPLETE_RUN },
+	{ "complete", cmd_complete, DK_NEED_LEDGER | DK_HIDDEN,
+	  "completion values from the ledger (for the shell scripts)",
+	  "[--ledger DIR] runs|proposals|types [PREFIX] | actions WORKFLOW "
+	  "[PREFIX]",
+	  complete_options, DK_COMPLETE_NONE },
 	{ NULL, NULL, 0, NULL, NULL, NULL, DK_COMPLETE_NONE },
 };
 

@@ -20,11 +20,11 @@ int cmd_head(struct dk_cmd_ctx *ctx)
 		json_t *o;
 
 		snprintf(anchor, sizeof(anchor), "%llu:%s",
-			 (unsigned long long)h.seq, h.hash);
+		         (unsigned long long)h.seq, h.hash);
 		o = json_pack("{s:I, s:s, s:s, s:s, s:s}", "seq",
-			      (json_int_t)h.seq, "hash", h.hash, "commit",
-			      h.commit, "ledger_id", h.ledger_id, "anchor",
-			      anchor);
+		              (json_int_t)h.seq, "hash", h.hash, "commit",
+		              h.commit, "ledger_id", h.ledger_id, "anchor",
+		              anchor);
 		dk_print_json(o, 0);
 		json_decref(o);
 	} else {

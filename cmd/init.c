@@ -13,7 +13,7 @@ int cmd_init(struct dk_cmd_ctx *ctx)
 	const char *const *admins, *const *keys;
 	const char *policy_file = dk_opt_str(&ctx->opts, "policy");
 	struct dk_ledger *l = NULL;
-	struct dk_init_opts io = { NULL, NULL };
+	struct dk_init_opts io = {NULL, NULL};
 	struct dk_head h;
 	json_t *policy = NULL;
 	char *path;
@@ -23,19 +23,20 @@ int cmd_init(struct dk_cmd_ctx *ctx)
 	keys = dk_opt_list(&ctx->opts, "key", &nk);
 	if (ctx->opts.argc > 1) {
 		dk_cmd_errorf(ctx, "too many operands; usage: docket init %s",
-			      ctx->cmd->synopsis);
+		              ctx->cmd->synopsis);
 		return DK_EXIT_USAGE;
 	}
 	if (na != nk) {
-		dk_cmd_errorf(ctx, "each --admin NAME needs its --key FILE.pub "
-				   "(%d admins, %d keys)",
-			      na, nk);
+		dk_cmd_errorf(ctx,
+		              "each --admin NAME needs its --key FILE.pub "
+		              "(%d admins, %d keys)",
+		              na, nk);
 		return DK_EXIT_USAGE;
 	}
 	if (!na && !policy_file) {
 		dk_cmd_errorf(ctx, "a ledger needs a policy with at least one "
-				   "admin: --admin NAME --key FILE.pub, or "
-				   "--policy FILE");
+		                   "admin: --admin NAME --key FILE.pub, or "
+		                   "--policy FILE");
 		return DK_EXIT_USAGE;
 	}
 	if (na && policy_file) {
@@ -43,13 +44,13 @@ int cmd_init(struct dk_cmd_ctx *ctx)
 		return DK_EXIT_USAGE;
 	}
 	rc = policy_file ? dk_policy_load_file(&policy, policy_file)
-			 : dk_policy_from_admins(&policy, admins, keys, na);
+	                 : dk_policy_from_admins(&policy, admins, keys, na);
 	if (rc < 0)
 		return dk_cmd_error(ctx, rc);
 
-	path = dk_ledger_discover(ctx->opts.argc ? ctx->opts.argv[0]
-						 : dk_opt_str(&ctx->opts,
-							      "ledger"));
+	path = dk_ledger_discover(ctx->opts.argc
+	                              ? ctx->opts.argv[0]
+	                              : dk_opt_str(&ctx->opts, "ledger"));
 	io.policy = policy;
 	io.actor = dk_cmd_actor();
 	rc = dk_ledger_init(&l, path, &io);
@@ -66,9 +67,9 @@ int cmd_init(struct dk_cmd_ctx *ctx)
 	}
 	if (ctx->json) {
 		json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s}", "ledger",
-				      path, "ledger_id", h.ledger_id, "seq",
-				      (json_int_t)h.seq, "hash", h.hash,
-				      "commit", h.commit);
+		                      path, "ledger_id", h.ledger_id, "seq",
+		                      (json_int_t)h.seq, "hash", h.hash,
+		                      "commit", h.commit);
 		dk_print_json(o, 0);
 		json_decref(o);
 	} else {

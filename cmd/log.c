@@ -38,26 +38,26 @@ static int log_cb(const struct dk_record *r, void *payload)
 		return 0;
 	if (st->arr) {
 		json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:O}", "seq",
-				      (json_int_t)r->seq, "hash", r->hash,
-				      "type", r->type, "at", r->at, "actor",
-				      r->actor, "body", r->body);
+		                      (json_int_t)r->seq, "hash", r->hash,
+		                      "type", r->type, "at", r->at, "actor",
+		                      r->actor, "body", r->body);
 		json_array_append_new(st->arr, o);
 	} else {
 		char sum[100];
 		summary_of(sum, sizeof(sum), r);
 		printf("%s%6llu%s %.12s %s  %-14s %-12s %s\n",
-		       dk_color(st->ctx, "yellow"),
-		       (unsigned long long)r->seq, dk_color(st->ctx, "reset"),
-		       r->hash, r->at, r->type, r->actor, sum);
+		       dk_color(st->ctx, "yellow"), (unsigned long long)r->seq,
+		       dk_color(st->ctx, "reset"), r->hash, r->at, r->type,
+		       r->actor, sum);
 	}
 	return ++st->shown >= st->max;
 }
 
 int cmd_log(struct dk_cmd_ctx *ctx)
 {
-	struct log_state st = { ctx, dk_opt_str(&ctx->opts, "type"),
-				dk_opt_int(&ctx->opts, "max-count", 20), 0,
-				NULL };
+	struct log_state st = {ctx, dk_opt_str(&ctx->opts, "type"),
+	                       dk_opt_int(&ctx->opts, "max-count", 20), 0,
+	                       NULL};
 	int rc;
 
 	if (ctx->opts.argc) {

@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef DOCKET_VERSION
@@ -19,37 +20,38 @@
 #endif
 
 static const char *exit_table =
-	"exit codes:\n"
-	"    0   success\n"
-	"    1   internal or unexpected failure\n"
-	"    2   bad command line\n"
-	"    3   record, handle or file not found\n"
-	"    4   no ledger, not a ledger, or a newer ledger format\n"
-	"    5   ledger busy past the lock timeout\n"
-	"    6   invalid input (JSON, YAML, arguments)\n"
-	"    7   refused by policy or a rule\n"
-	"    8   refusing to overwrite an existing ledger\n"
-	"    10  verify: the ledger was altered (tampered)\n"
-	"    11  verify: the ledger could not be read\n"
-	"    20  run: paused for approval\n"
-	"    21  run: escalated\n"
-	"    22  run: stopped by its budget\n"
-	"    23  run: a step failed\n";
+    "exit codes:\n"
+    "    0   success\n"
+    "    1   internal or unexpected failure\n"
+    "    2   bad command line\n"
+    "    3   record, handle or file not found\n"
+    "    4   no ledger, not a ledger, or a newer ledger format\n"
+    "    5   ledger busy past the lock timeout\n"
+    "    6   invalid input (JSON, YAML, arguments)\n"
+    "    7   refused by policy or a rule\n"
+    "    8   refusing to overwrite an existing ledger\n"
+    "    10  verify: the ledger was altered (tampered)\n"
+    "    11  verify: the ledger could not be read\n"
+    "    20  run: paused for approval\n"
+    "    21  run: escalated\n"
+    "    22  run: stopped by its budget\n"
+    "    23  run: a step failed\n";
 
 static void main_usage(FILE *fp)
 {
 	const struct dk_command *c;
 
 	fprintf(fp, "usage: docket [--version] [--exec-path] [-h] COMMAND "
-		    "[ARGS]\n\ncommands:\n");
+	            "[ARGS]\n\ncommands:\n");
 	for (c = dk_commands; c->name; c++)
 		if (!(c->flags & DK_HIDDEN))
 			fprintf(fp, "    %-10s %s\n", c->name, c->summary);
-	fprintf(fp, "\n'docket COMMAND -h' shows a command's options; "
-		    "'man docket-COMMAND' its page.\n"
-		    "The ledger is --ledger DIR, else $DOCKET_LEDGER, else "
-		    "./.docket\n\n%s",
-		exit_table);
+	fprintf(fp,
+	        "\n'docket COMMAND -h' shows a command's options; "
+	        "'man docket-COMMAND' its page.\n"
+	        "The ledger is --ledger DIR, else $DOCKET_LEDGER, else "
+	        "./.docket\n\n%s",
+	        exit_table);
 }
 
 static int exec_dir(char *out, size_t outsz)
@@ -100,6 +102,31 @@ static int levenshtein(const char *a, const char *b)
 	return d[la][lb];
 }
 
+/* On a terminal, `docket help CMD` is the man page, found beside the
+ * installed program first; without man or the page, the usage. */
+static void show_man(const char *name)
+{
+	char dir[PATH_MAX], page[128], manpath[PATH_MAX + 64];
+	const char *old = getenv("MANPATH");
+
+	if (exec_dir(dir, sizeof(dir)) < 0)
+		return;
+	snprintf(manpath, sizeof(manpath), "%s/../../share/man:%s", dir,
+		 old ? old : "");
+	setenv("MANPATH", manpath, 1);
+	snprintf(page, sizeof(page), "docket-%s", name);
+	if (fork() == 0) {
+		execlp("man", "man", page, (char *)NULL);
+		_exit(127);
+	} else {
+		int st = 0;
+
+		wait(&st);
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			exit(DK_EXIT_OK);
+	}
+}
+
 static int dispatch(int argc, char **argv)
 {
 	const struct dk_command *cmd = dk_command_find(argv[0]);
@@ -110,7 +137,7 @@ static int dispatch(int argc, char **argv)
 		int bestd = 3;
 
 		fprintf(stderr, "docket: '%s' is not a docket command\n",
-			argv[0]);
+		        argv[0]);
 		for (c = dk_commands; c->name; c++) {
 			int d = levenshtein(argv[0], c->name);
 			if (d < bestd && !(c->flags & DK_HIDDEN)) {
@@ -125,7 +152,7 @@ static int dispatch(int argc, char **argv)
 	}
 	if (exec_dir(dir, sizeof(dir)) < 0) {
 		fprintf(stderr, "docket: cannot find the command directory; "
-				"set DOCKET_EXEC_PATH\n");
+		                "set DOCKET_EXEC_PATH\n");
 		return DK_EXIT_FAILURE;
 	}
 	snprintf(path, sizeof(path), "%s/docket-%s", dir, cmd->name);
@@ -133,10 +160,9 @@ static int dispatch(int argc, char **argv)
 	(void)argc;
 	execv(path, argv);
 	fprintf(stderr, "docket: %s: cannot run %s: %s\n", cmd->name, path,
-		strerror(errno));
+	        strerror(errno));
 	return DK_EXIT_FAILURE;
 }
-
 
 int main(int argc, char **argv)
 {
@@ -148,7 +174,7 @@ int main(int argc, char **argv)
 		cmd = dk_command_find(base + 7);
 		if (!cmd || !cmd->fn) {
 			fprintf(stderr, "docket: %s: not built into %s\n",
-				base + 7, base);
+			        base + 7, base);
 			return DK_EXIT_FAILURE;
 		}
 		return dk_run_command(cmd, argc, argv);
@@ -174,6 +200,13 @@ int main(int argc, char **argv)
 		printf("%s\n", realpath(dir, real) ? real : dir);
 		return DK_EXIT_OK;
 	}
+	if (!strcmp(argv[1], "__complete")) {
+		char dir[PATH_MAX];
+
+		if (exec_dir(dir, sizeof(dir)) < 0)
+			return DK_EXIT_FAILURE;
+		return dk_complete_words(dir, argv + 2, argc - 2);
+	}
 	if (!strcmp(argv[1], "help")) {
 		if (argc < 3) {
 			main_usage(stdout);
@@ -182,9 +215,11 @@ int main(int argc, char **argv)
 		cmd = dk_command_find(argv[2]);
 		if (!cmd) {
 			fprintf(stderr, "docket: help: no command '%s'\n",
-				argv[2]);
+			        argv[2]);
 			return DK_EXIT_USAGE;
 		}
+		if (isatty(1))
+			show_man(cmd->name);
 		dk_usage(stdout, cmd);
 		return DK_EXIT_OK;
 	}

@@ -29,14 +29,14 @@ int cmd_note(struct dk_cmd_ctx *ctx)
 	if (run)
 		json_object_set_new(body, "run", json_string(run));
 	rc = dk_ledger_append(&res, ctx->ledger, "note", dk_cmd_actor(), body,
-			      NULL);
+	                      NULL);
 	json_decref(body);
 	if (rc < 0)
 		return dk_cmd_error(ctx, rc);
 	if (ctx->json) {
 		json_t *o = json_pack("{s:I, s:s, s:s, s:s}", "seq",
-				      (json_int_t)res.seq, "hash", res.hash,
-				      "commit", res.commit, "handle", "");
+		                      (json_int_t)res.seq, "hash", res.hash,
+		                      "commit", res.commit, "handle", "");
 		char h[80];
 		snprintf(h, sizeof(h), "evidence://%s", res.hash);
 		json_object_set_new(o, "handle", json_string(h));

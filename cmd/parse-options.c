@@ -6,8 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int find_long(const struct dk_option *spec, const char *name,
-		     size_t len)
+static int find_long(const struct dk_option *spec, const char *name, size_t len)
 {
 	int i;
 
@@ -28,8 +27,7 @@ static int find_short(const struct dk_option *spec, char c)
 	return -1;
 }
 
-static int store(struct dk_opts *o, int i, const char *val,
-		 const char *cmdname)
+static int store(struct dk_opts *o, int i, const char *val, const char *cmdname)
 {
 	const struct dk_option *opt = &o->spec[i];
 	char *end;
@@ -39,16 +37,17 @@ static int store(struct dk_opts *o, int i, const char *val,
 		long v = strtol(val, &end, 10);
 		if (errno || *end || end == val || v < 0) {
 			fprintf(stderr,
-				"docket: %s: --%s expects a non-negative "
-				"integer, not '%s'\n",
-				cmdname, opt->name, val);
+			        "docket: %s: --%s expects a non-negative "
+			        "integer, not '%s'\n",
+			        cmdname, opt->name, val);
 			return -1;
 		}
 	}
 	if (opt->type == DK_OPT_LIST) {
 		if (o->count[i] >= DK_OPT_LIST_MAX) {
-			fprintf(stderr, "docket: %s: too many --%s (at most %d)\n",
-				cmdname, opt->name, DK_OPT_LIST_MAX);
+			fprintf(stderr,
+			        "docket: %s: too many --%s (at most %d)\n",
+			        cmdname, opt->name, DK_OPT_LIST_MAX);
 			return -1;
 		}
 		o->list[i][o->count[i]] = val;
@@ -59,8 +58,8 @@ static int store(struct dk_opts *o, int i, const char *val,
 }
 
 /* Returns 0, 1 for -h/--help, or -1 after printing the error. */
-int dk_parse_options(struct dk_opts *o, const struct dk_option *spec,
-		     int argc, char **argv, const char *cmdname)
+int dk_parse_options(struct dk_opts *o, const struct dk_option *spec, int argc,
+                     char **argv, const char *cmdname)
 {
 	int i, nops = 0, only_operands = 0;
 
@@ -94,17 +93,17 @@ int dk_parse_options(struct dk_opts *o, const struct dk_option *spec,
 			k = find_long(spec, name, len);
 			if (k < 0) {
 				fprintf(stderr,
-					"docket: %s: unknown option '--%.*s'\n"
-					"usage: see 'docket %s -h'\n",
-					cmdname, (int)len, name, cmdname);
+				        "docket: %s: unknown option '--%.*s'\n"
+				        "usage: see 'docket %s -h'\n",
+				        cmdname, (int)len, name, cmdname);
 				return -1;
 			}
 			if (spec[k].type == DK_OPT_FLAG) {
 				if (eq) {
 					fprintf(stderr,
-						"docket: %s: --%s takes no "
-						"value\n",
-						cmdname, spec[k].name);
+					        "docket: %s: --%s takes no "
+					        "value\n",
+					        cmdname, spec[k].name);
 					return -1;
 				}
 				o->count[k]++;
@@ -114,11 +113,11 @@ int dk_parse_options(struct dk_opts *o, const struct dk_option *spec,
 			if (!val) {
 				if (i + 1 >= argc) {
 					fprintf(stderr,
-						"docket: %s: --%s requires a "
-						"value (%s)\n",
-						cmdname, spec[k].name,
-						spec[k].argh ? spec[k].argh
-							     : "VALUE");
+					        "docket: %s: --%s requires a "
+					        "value (%s)\n",
+					        cmdname, spec[k].name,
+					        spec[k].argh ? spec[k].argh
+					                     : "VALUE");
 					return -1;
 				}
 				val = argv[++i];
@@ -132,9 +131,9 @@ int dk_parse_options(struct dk_opts *o, const struct dk_option *spec,
 			k = find_short(spec, *p);
 			if (k < 0) {
 				fprintf(stderr,
-					"docket: %s: unknown option '-%c'\n"
-					"usage: see 'docket %s -h'\n",
-					cmdname, *p, cmdname);
+				        "docket: %s: unknown option '-%c'\n"
+				        "usage: see 'docket %s -h'\n",
+				        cmdname, *p, cmdname);
 				return -1;
 			}
 			if (spec[k].type == DK_OPT_FLAG) {
@@ -145,11 +144,11 @@ int dk_parse_options(struct dk_opts *o, const struct dk_option *spec,
 			if (!val) {
 				if (i + 1 >= argc) {
 					fprintf(stderr,
-						"docket: %s: -%c requires a "
-						"value (%s)\n",
-						cmdname, *p,
-						spec[k].argh ? spec[k].argh
-							     : "VALUE");
+					        "docket: %s: -%c requires a "
+					        "value (%s)\n",
+					        cmdname, *p,
+					        spec[k].argh ? spec[k].argh
+					                     : "VALUE");
 					return -1;
 				}
 				val = argv[++i];
@@ -197,7 +196,7 @@ long dk_opt_int(const struct dk_opts *o, const char *name, long def)
 }
 
 const char *const *dk_opt_list(const struct dk_opts *o, const char *name,
-			       int *n)
+                               int *n)
 {
 	int i = index_of(o, name);
 
@@ -217,12 +216,12 @@ void dk_usage(FILE *fp, const struct dk_command *cmd)
 
 		if (opt->short_name)
 			n = snprintf(left, sizeof(left), "-%c, ",
-				     opt->short_name);
+			             opt->short_name);
 		n += snprintf(left + n, sizeof(left) - (size_t)n, "--%s",
-			      opt->name);
+		              opt->name);
 		if (opt->argh)
 			snprintf(left + n, sizeof(left) - (size_t)n, " %s",
-				 opt->argh);
+			         opt->argh);
 		fprintf(fp, "    %-24s %s\n", left, opt->help);
 	}
 	fprintf(fp, "    %-24s %s\n", "-h, --help", "show this help");

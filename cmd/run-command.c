@@ -28,9 +28,10 @@ int dk_run_command(const struct dk_command *cmd, int argc, char **argv)
 	ctx.color = !ctx.json && isatty(1) && !getenv("NO_COLOR");
 	if (cmd->flags & DK_NEED_LEDGER) {
 		if (!dk_cmd_setup_ledger) {
-			fprintf(stderr, "docket: %s: built without ledger "
-					"support\n",
-				cmd->name);
+			fprintf(stderr,
+			        "docket: %s: built without ledger "
+			        "support\n",
+			        cmd->name);
 			free(ctx.opts.argv);
 			return DK_EXIT_FAILURE;
 		}

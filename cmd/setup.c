@@ -54,8 +54,8 @@ const char *dk_cmd_actor(void)
 
 int dk_print_json(json_t *v, int pretty)
 {
-	char *s = json_dumps(v, JSON_SORT_KEYS | (pretty ? JSON_INDENT(2)
-							  : JSON_COMPACT));
+	char *s = json_dumps(v, JSON_SORT_KEYS |
+	                            (pretty ? JSON_INDENT(2) : JSON_COMPACT));
 
 	if (!s)
 		return -1;

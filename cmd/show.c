@@ -28,9 +28,10 @@ int cmd_show(struct dk_cmd_ctx *ctx)
 		rc = dk_ledger_find_hash(&r, ctx->ledger, h.id);
 		break;
 	default:
-		dk_cmd_errorf(ctx, "%s: use 'docket explain' for runs and "
-				   "proposals",
-			      ctx->opts.argv[0]);
+		dk_cmd_errorf(ctx,
+		              "%s: use 'docket explain' for runs and "
+		              "proposals",
+		              ctx->opts.argv[0]);
 		return DK_EXIT_USAGE;
 	}
 	if (rc < 0)
@@ -38,15 +39,15 @@ int cmd_show(struct dk_cmd_ctx *ctx)
 	if (dk_opt_count(&ctx->opts, "raw")) {
 		fwrite(r->bytes, 1, r->len, stdout);
 	} else if (ctx->json) {
-		json_t *o = json_pack("{s:I, s:s, s:O}", "seq",
-				      (json_int_t)r->seq, "hash", r->hash,
-				      "record", r->json);
+		json_t *o =
+		    json_pack("{s:I, s:s, s:O}", "seq", (json_int_t)r->seq,
+		              "hash", r->hash, "record", r->json);
 		dk_print_json(o, 0);
 		json_decref(o);
 	} else {
-		printf("%srecord %llu%s  evidence://%s\n", dk_color(ctx, "bold"),
-		       (unsigned long long)r->seq, dk_color(ctx, "reset"),
-		       r->hash);
+		printf("%srecord %llu%s  evidence://%s\n",
+		       dk_color(ctx, "bold"), (unsigned long long)r->seq,
+		       dk_color(ctx, "reset"), r->hash);
 		printf("type    %s\nat      %s\nactor   %s\nprev    %s\n",
 		       r->type, r->at, r->actor, r->prev);
 		printf("body    ");

@@ -20,4 +20,10 @@ const char *dk_cmd_actor(void);
 /* Print v on stdout, compact or indented, with sorted keys. */
 int dk_print_json(json_t *v, int pretty);
 
+struct dk_cmd_ctx;
+struct dk_workflow;
+/* Load a workflow; on failure print its located errors and return <0. */
+int dk_cmd_load_workflow(struct dk_cmd_ctx *ctx, struct dk_workflow **out,
+			 const char *path);
+
 #endif

@@ -12,7 +12,7 @@ static void progress(uint64_t done, uint64_t total, void *payload)
 {
 	(void)payload;
 	fprintf(stderr, "\rverifying: %llu/%llu records",
-		(unsigned long long)done, (unsigned long long)total);
+	        (unsigned long long)done, (unsigned long long)total);
 	if (done == total)
 		fputc('\n', stderr);
 }
@@ -20,7 +20,7 @@ static void progress(uint64_t done, uint64_t total, void *payload)
 int cmd_verify(struct dk_cmd_ctx *ctx)
 {
 	struct dk_anchor anchors[DK_OPT_LIST_MAX];
-	struct dk_verify_opts vo = { anchors, 0, NULL, NULL };
+	struct dk_verify_opts vo = {anchors, 0, NULL, NULL};
 	struct dk_verify_report r;
 	const char *const *list;
 	int n, i, rc, quiet = dk_opt_count(&ctx->opts, "quiet") > 0;
@@ -39,25 +39,25 @@ int cmd_verify(struct dk_cmd_ctx *ctx)
 	if ((rc = dk_verify(&r, ctx->ledger, &vo)) < 0)
 		return dk_cmd_error(ctx, rc);
 	if (ctx->json) {
-		json_t *o = json_pack(
-			"{s:b, s:s, s:I, s:I, s:s, s:s, s:I, s:s, s:I}", "ok",
-			r.code == 0, "verdict",
-			r.code == 0		   ? "ok"
-			: r.code == DK_ETAMPERED ? "tampered"
-						   : "unreadable",
-			"records", (json_int_t)r.records, "bytes",
-			(json_int_t)r.bytes, "ledger_id", r.ledger_id,
-			"head_commit", r.head_commit, "head_seq",
-			(json_int_t)r.head_seq, "head_hash", r.head_hash,
-			"anchors_checked", (json_int_t)r.anchors_checked);
+		json_t *o =
+		    json_pack("{s:b, s:s, s:I, s:I, s:s, s:s, s:I, s:s, s:I}",
+		              "ok", r.code == 0, "verdict",
+		              r.code == 0              ? "ok"
+		              : r.code == DK_ETAMPERED ? "tampered"
+		                                       : "unreadable",
+		              "records", (json_int_t)r.records, "bytes",
+		              (json_int_t)r.bytes, "ledger_id", r.ledger_id,
+		              "head_commit", r.head_commit, "head_seq",
+		              (json_int_t)r.head_seq, "head_hash", r.head_hash,
+		              "anchors_checked", (json_int_t)r.anchors_checked);
 		if (r.code) {
 			json_t *bad = json_pack("{s:s}", "reason", r.reason);
 			if (r.bad_seq >= 0)
 				json_object_set_new(bad, "seq",
-						    json_integer(r.bad_seq));
+				                    json_integer(r.bad_seq));
 			if (r.bad_commit[0])
 				json_object_set_new(bad, "commit",
-						    json_string(r.bad_commit));
+				                    json_string(r.bad_commit));
 			json_object_set_new(o, "first_bad", bad);
 			json_object_del(o, "head_hash");
 			json_object_del(o, "head_seq");
@@ -73,7 +73,7 @@ int cmd_verify(struct dk_cmd_ctx *ctx)
 		} else {
 			printf("%s%s%s", dk_color(ctx, "red"),
 			       r.code == DK_ETAMPERED ? "TAMPERED"
-						      : "UNREADABLE",
+			                              : "UNREADABLE",
 			       dk_color(ctx, "reset"));
 			if (r.bad_seq >= 0)
 				printf(" at record %lld", r.bad_seq);
@@ -86,7 +86,7 @@ int cmd_verify(struct dk_cmd_ctx *ctx)
 		return DK_EXIT_OK;
 	if (!quiet && !ctx->json)
 		fprintf(stderr, "docket: verify: the ledger %s\n",
-			r.code == DK_ETAMPERED ? "was altered"
-					       : "could not be read");
+		        r.code == DK_ETAMPERED ? "was altered"
+		                               : "could not be read");
 	return r.code == DK_ETAMPERED ? DK_EXIT_TAMPERED : DK_EXIT_UNREADABLE;
 }

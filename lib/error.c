@@ -9,7 +9,7 @@ static _Thread_local char errbuf[1024];
 static _Thread_local int errcode;
 
 static void vset(int code, const char *fmt, va_list ap, int with_errno,
-		 int saved)
+                 int saved)
 {
 	size_t n;
 
@@ -17,7 +17,7 @@ static void vset(int code, const char *fmt, va_list ap, int with_errno,
 	if (with_errno) {
 		n = strlen(errbuf);
 		snprintf(errbuf + n, sizeof(errbuf) - n, ": %s",
-			 strerror(saved));
+		         strerror(saved));
 	}
 	errcode = code;
 }

@@ -49,9 +49,9 @@ int dk_handle_parse(struct dk_handle *out, const char *s)
 		s += run ? 12 : 6;
 		if (!dk_id_valid(s))
 			return dk_error_set(DK_EINVALID,
-					    "'%.80s' is not a valid %s id "
-					    "(1-64 of a-z, 0-9, -)",
-					    s, run ? "run" : "proposal");
+			                    "'%.80s' is not a valid %s id "
+			                    "(1-64 of a-z, 0-9, -)",
+			                    s, run ? "run" : "proposal");
 		out->kind = run ? DK_HANDLE_RUN : DK_HANDLE_PROPOSAL;
 		memcpy(out->id, s, strlen(s) + 1);
 		return 0;
@@ -67,11 +67,11 @@ int dk_handle_parse(struct dk_handle *out, const char *s)
 		return 0;
 	}
 	return dk_error_set(DK_EINVALID,
-			    "'%.80s' is not a seq, a record hash or a handle "
-			    "(evidence://HASH, agent-run://RUN, wrp://ID)",
-			    s);
+	                    "'%.80s' is not a seq, a record hash or a handle "
+	                    "(evidence://HASH, agent-run://RUN, wrp://ID)",
+	                    s);
 bad_hash:
 	return dk_error_set(DK_EINVALID,
-			    "evidence handle needs 8 to 64 lowercase hex "
-			    "digits");
+	                    "evidence handle needs 8 to 64 lowercase hex "
+	                    "digits");
 }

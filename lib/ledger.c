@@ -1,5 +1,7 @@
 #include "ledger.h"
 #include "error.h"
+#include "pack.h"
+#include "tree.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -18,7 +20,12 @@
 
 #define LEVELS 5 /* trees from the root to the leaf holding the record */
 
-enum sync_mode { SYNC_NONE, SYNC_FS, SYNC_FILE };
+enum sync_mode { SYNC_NONE, SYNC_FILE };
+
+/* Small docket packs merge when this many are smaller than MERGE_BASE
+ * bytes (then 8x that, and so on); checked every MERGE_FANIN appends. */
+#define MERGE_FANIN 16
+#define MERGE_BASE  (64 * 1024)
 
 struct dk_ledger {
 	git_repository *repo;
@@ -35,8 +42,11 @@ struct dk_ledger {
 	git_oid head;
 	uint64_t seq;
 	char hash[65];
-	git_tree *trees[LEVELS];
+	git_oid root;
+	unsigned char *raw[LEVELS]; /* the head path's trees, raw */
+	size_t rawlen[LEVELS];
 	char comps[LEVELS][8];
+	char *objdir;
 };
 
 static int git_fail(int code, const char *what)
@@ -44,7 +54,7 @@ static int git_fail(int code, const char *what)
 	const git_error *e = git_error_last();
 
 	return dk_error_set(code, "%s: %s", what,
-			    e && e->message ? e->message : "libgit2 error");
+	                    e && e->message ? e->message : "libgit2 error");
 }
 
 static int lib_init(void)
@@ -58,6 +68,8 @@ static int lib_init(void)
 	/* docket does its own durability barriers (see barrier()). */
 	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 0);
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 1);
+	/* docket writes the objects a ref names itself, just before */
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 0);
 	done = 1;
 	return 0;
 }
@@ -68,7 +80,7 @@ void dk_record_path(char out[32], uint64_t seq)
 
 	snprintf(d, sizeof(d), "%010llu", (unsigned long long)seq);
 	snprintf(out, 32, "%.2s/%.2s/%.2s/%.2s/%.2s.json", d, d + 2, d + 4,
-		 d + 6, d + 8);
+	         d + 6, d + 8);
 }
 
 static void seq_comps(char comps[LEVELS][8], uint64_t seq)
@@ -90,8 +102,9 @@ static void cache_drop(struct dk_ledger *l)
 	int i;
 
 	for (i = 0; i < LEVELS; i++) {
-		git_tree_free(l->trees[i]);
-		l->trees[i] = NULL;
+		free(l->raw[i]);
+		l->raw[i] = NULL;
+		l->rawlen[i] = 0;
 	}
 	l->cached = 0;
 }
@@ -139,7 +152,7 @@ int dk_record_parse(struct dk_record **out, const char *bytes, size_t len)
 	r->json = json_loadb(bytes, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!r->json || !json_is_object(r->json)) {
 		dk_error_set(DK_ETAMPERED, "record is not a JSON object: %s",
-			     r->json ? "not an object" : jerr.text);
+		             r->json ? "not an object" : jerr.text);
 		dk_record_free(r);
 		return DK_ETAMPERED;
 	}
@@ -155,8 +168,8 @@ int dk_record_parse(struct dk_record **out, const char *bytes, size_t len)
 	    !json_is_integer(json_object_get(r->json, "v"))) {
 		dk_record_free(r);
 		return dk_error_set(DK_ETAMPERED,
-				    "record lacks a required field "
-				    "(v, seq, prev, type, at, actor, body)");
+		                    "record lacks a required field "
+		                    "(v, seq, prev, type, at, actor, body)");
 	}
 	r->seq = (uint64_t)json_integer_value(v);
 	memcpy(r->prev, prev, 65);
@@ -165,7 +178,7 @@ int dk_record_parse(struct dk_record **out, const char *bytes, size_t len)
 }
 
 static int remove_cb(const char *p, const struct stat *sb, int flag,
-		     struct FTW *ftw)
+                     struct FTW *ftw)
 {
 	(void)sb;
 	(void)flag;
@@ -204,25 +217,14 @@ char *dk_ledger_discover(const char *explicit_path)
 	return strdup(".docket");
 }
 
-static int barrier(struct dk_ledger *l)
-{
-	if (l->sync != SYNC_FS)
-		return 0;
-	if (syncfs(l->dirfd) < 0)
-		return dk_error_set_errno(DK_EIO, "syncfs %s", l->gitdir);
-	return 0;
-}
-
 static void read_env(struct dk_ledger *l)
 {
 	const char *f = getenv("DOCKET_FSYNC");
 	const char *t = getenv("DOCKET_LOCK_TIMEOUT");
 
-	l->sync = SYNC_FS;
+	l->sync = SYNC_FILE;
 	if (f && (!strcmp(f, "0") || !strcmp(f, "off") || !strcmp(f, "false")))
 		l->sync = SYNC_NONE;
-	else if (f && !strcmp(f, "file"))
-		l->sync = SYNC_FILE;
 	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, l->sync == SYNC_FILE);
 	l->lock_timeout_ms = 10000;
 	if (t && *t) {
@@ -235,8 +237,8 @@ static void read_env(struct dk_ledger *l)
 
 void dk_ledger_set_fsync(struct dk_ledger *l, int on)
 {
-	l->sync = on ? SYNC_FS : SYNC_NONE;
-	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 0);
+	l->sync = on ? SYNC_FILE : SYNC_NONE;
+	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, on);
 }
 
 static int open_dirs(struct dk_ledger *l)
@@ -252,6 +254,10 @@ static int open_dirs(struct dk_ledger *l)
 	l->dirfd = open(l->gitdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (l->dirfd < 0)
 		return dk_error_set_errno(DK_EIO, "%s", l->gitdir);
+	l->objdir = malloc(strlen(l->gitdir) + 16);
+	if (!l->objdir)
+		return dk_error_set(DK_ERROR, "out of memory");
+	snprintf(l->objdir, strlen(l->gitdir) + 16, "%s/objects", l->gitdir);
 	return 0;
 }
 
@@ -266,6 +272,7 @@ void dk_ledger_free(struct dk_ledger *l)
 		close(l->dirfd);
 	git_repository_free(l->repo);
 	free(l->gitdir);
+	free(l->objdir);
 	free(l->path);
 	free(l);
 }
@@ -290,6 +297,16 @@ static struct dk_ledger *ledger_new(const char *path)
 const char *dk_ledger_path(const struct dk_ledger *l)
 {
 	return l->path;
+}
+
+int dk_ledger_fsync_enabled(const struct dk_ledger *l)
+{
+	return l->sync != SYNC_NONE;
+}
+
+const char *dk_ledger_gitdir(const struct dk_ledger *l)
+{
+	return l->gitdir;
 }
 
 const char *dk_ledger_id(const struct dk_ledger *l)
@@ -324,11 +341,11 @@ static int lock_acquire(struct dk_ledger *l)
 			return dk_error_set_errno(DK_EIO, "flock");
 		if (dk_mono_ms() - start > (double)l->lock_timeout_ms)
 			return dk_error_set(
-				DK_ELOCKED,
-				"ledger is locked by another docket process "
-				"(waited %ld ms; set DOCKET_LOCK_TIMEOUT to "
-				"wait longer)",
-				l->lock_timeout_ms);
+			    DK_ELOCKED,
+			    "ledger is locked by another docket process "
+			    "(waited %ld ms; set DOCKET_LOCK_TIMEOUT to "
+			    "wait longer)",
+			    l->lock_timeout_ms);
 		{
 			unsigned r;
 			dk_random(&r, sizeof(r));
@@ -377,7 +394,7 @@ static int ref_lock_recover(struct dk_ledger *l)
 	int fd;
 
 	snprintf(lockpath, sizeof(lockpath), "%s/%s.lock", l->gitdir,
-		 DK_BRANCH);
+	         DK_BRANCH);
 	n = pread(l->lockfd, intent, sizeof(intent) - 1, 0);
 	if (n <= 0)
 		return 0;
@@ -412,15 +429,15 @@ static int read_head_oid(git_oid *out, struct dk_ledger *l)
 
 	if (rc == GIT_ENOTFOUND)
 		return dk_error_set(DK_ENOTLEDGER,
-				    "%s is not a docket ledger (no %s branch)",
-				    l->path, DK_BRANCH);
+		                    "%s is not a docket ledger (no %s branch)",
+		                    l->path, DK_BRANCH);
 	if (rc < 0)
 		return git_fail(DK_EIO, "cannot read the ledger branch");
 	return 0;
 }
 
 static int read_blob_record(struct dk_record **out, struct dk_ledger *l,
-			    const git_oid *id)
+                            const git_oid *id)
 {
 	git_blob *blob = NULL;
 	int rc;
@@ -432,18 +449,46 @@ static int read_blob_record(struct dk_record **out, struct dk_ledger *l,
 		return dk_error_set(DK_ETAMPERED, "record blob is too large");
 	}
 	rc = dk_record_parse(out, git_blob_rawcontent(blob),
-			     (size_t)git_blob_rawsize(blob));
+	                     (size_t)git_blob_rawsize(blob));
 	git_blob_free(blob);
 	return rc;
+}
+
+static int read_raw(unsigned char **out, size_t *len, struct dk_ledger *l,
+                    const git_oid *id, git_object_t want)
+{
+	git_odb *odb = NULL;
+	git_odb_object *o = NULL;
+
+	*out = NULL;
+	if (git_repository_odb(&odb, l->repo) < 0)
+		return git_fail(DK_EIO, "cannot open the object database");
+	if (git_odb_read(&o, odb, id) < 0) {
+		git_odb_free(odb);
+		return git_fail(DK_EIO, "cannot read an object");
+	}
+	git_odb_free(odb);
+	if (git_odb_object_type(o) != want) {
+		git_odb_object_free(o);
+		return dk_error_set(DK_ETAMPERED, "unexpected object type");
+	}
+	*len = git_odb_object_size(o);
+	*out = malloc(*len ? *len : 1);
+	if (!*out) {
+		git_odb_object_free(o);
+		return dk_error_set(DK_ERROR, "out of memory");
+	}
+	memcpy(*out, git_odb_object_data(o), *len);
+	git_odb_object_free(o);
+	return 0;
 }
 
 /* Descend the last entry of each tree: the newest record's path. */
 static int load_head(struct dk_ledger *l)
 {
 	git_commit *commit = NULL;
-	git_tree *t = NULL;
 	struct dk_record *r = NULL;
-	git_oid head;
+	git_oid head, id;
 	int rc, i;
 
 	if ((rc = read_head_oid(&head, l)) < 0)
@@ -453,40 +498,33 @@ static int load_head(struct dk_ledger *l)
 	cache_drop(l);
 	if (git_commit_lookup(&commit, l->repo, &head) < 0)
 		return git_fail(DK_EIO, "cannot read the head commit");
-	if (git_commit_tree(&t, commit) < 0) {
-		git_commit_free(commit);
-		return git_fail(DK_EIO, "cannot read the head tree");
-	}
+	git_oid_cpy(&l->root, git_commit_tree_id(commit));
+	git_oid_cpy(&id, &l->root);
 	git_commit_free(commit);
 	for (i = 0; i < LEVELS; i++) {
-		size_t n = git_tree_entrycount(t);
-		const git_tree_entry *e;
+		const unsigned char *p, *end;
+		struct dk_tent e, last = { 0, NULL, 0, NULL };
+		int n = 0, k;
 
-		l->trees[i] = t;
-		if (!n)
-			goto bad;
-		e = git_tree_entry_byindex(t, n - 1);
-		snprintf(l->comps[i], sizeof(l->comps[i]), "%s",
-			 git_tree_entry_name(e));
-		if (i < LEVELS - 1) {
-			if (git_tree_entry_type(e) != GIT_OBJECT_TREE)
-				goto bad;
-			if (git_tree_lookup(&t, l->repo,
-					    git_tree_entry_id(e)) < 0) {
-				rc = git_fail(DK_EIO, "cannot read a tree");
-				cache_drop(l);
-				return rc;
-			}
-		} else {
-			if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
-				goto bad;
-			rc = read_blob_record(&r, l, git_tree_entry_id(e));
-			if (rc < 0) {
-				cache_drop(l);
-				return rc;
-			}
+		if ((rc = read_raw(&l->raw[i], &l->rawlen[i], l, &id,
+		                   GIT_OBJECT_TREE)) < 0)
+			goto fail;
+		p = l->raw[i];
+		end = p + l->rawlen[i];
+		while ((k = dk_tree_next(&e, &p, end)) > 0) {
+			last = e;
+			n++;
 		}
+		if (k < 0 || !n || last.namelen >= sizeof(l->comps[i]))
+			goto bad;
+		memcpy(l->comps[i], last.name, last.namelen);
+		l->comps[i][last.namelen] = '\0';
+		git_oid_fromraw(&id, last.id);
+		if (last.mode != (i < LEVELS - 1 ? 040000u : 0100644u))
+			goto bad;
 	}
+	if ((rc = read_blob_record(&r, l, &id)) < 0)
+		goto fail;
 	{
 		char want[LEVELS][8];
 
@@ -502,11 +540,13 @@ static int load_head(struct dk_ledger *l)
 	dk_record_free(r);
 	return 0;
 bad:
+	rc = dk_error_set(DK_ETAMPERED,
+	                  "the head's tree is not a docket ledger layout; "
+	                  "run 'docket verify'");
+fail:
 	dk_record_free(r);
 	cache_drop(l);
-	return dk_error_set(DK_ETAMPERED,
-			    "the head's tree is not a docket ledger layout; "
-			    "run 'docket verify'");
+	return rc;
 }
 
 int dk_ledger_head(struct dk_head *out, struct dk_ledger *l)
@@ -525,6 +565,7 @@ int dk_ledger_head(struct dk_head *out, struct dk_ledger *l)
 int dk_ledger_read(struct dk_record **out, struct dk_ledger *l, uint64_t seq)
 {
 	git_tree_entry *e = NULL;
+	git_tree *root = NULL;
 	char path[32];
 	int rc;
 
@@ -532,15 +573,17 @@ int dk_ledger_read(struct dk_record **out, struct dk_ledger *l, uint64_t seq)
 	if ((rc = load_head(l)) < 0)
 		return rc;
 	if (seq > l->seq)
-		return dk_error_set(DK_ENOTFOUND,
-				    "no record %llu (the head is %llu)",
-				    (unsigned long long)seq,
-				    (unsigned long long)l->seq);
+		return dk_error_set(
+		    DK_ENOTFOUND, "no record %llu (the head is %llu)",
+		    (unsigned long long)seq, (unsigned long long)l->seq);
 	dk_record_path(path, seq);
-	rc = git_tree_entry_bypath(&e, l->trees[0], path);
+	if (git_tree_lookup(&root, l->repo, &l->root) < 0)
+		return git_fail(DK_EIO, "cannot read the head tree");
+	rc = git_tree_entry_bypath(&e, root, path);
+	git_tree_free(root);
 	if (rc == GIT_ENOTFOUND)
 		return dk_error_set(DK_ETAMPERED, "record %llu is missing",
-				    (unsigned long long)seq);
+		                    (unsigned long long)seq);
 	if (rc < 0)
 		return git_fail(DK_EIO, "cannot read the tree");
 	rc = read_blob_record(out, l, git_tree_entry_id(e));
@@ -549,14 +592,14 @@ int dk_ledger_read(struct dk_record **out, struct dk_ledger *l, uint64_t seq)
 		dk_record_free(*out);
 		*out = NULL;
 		return dk_error_set(DK_ETAMPERED,
-				    "record at %s claims seq %llu", path,
-				    (unsigned long long)seq);
+		                    "record at %s claims seq %llu", path,
+		                    (unsigned long long)seq);
 	}
 	return rc;
 }
 
 int dk_ledger_foreach_reverse(struct dk_ledger *l, dk_record_cb cb,
-			      void *payload)
+                              void *payload)
 {
 	uint64_t s;
 	int rc;
@@ -577,7 +620,7 @@ int dk_ledger_foreach_reverse(struct dk_ledger *l, dk_record_cb cb,
 }
 
 int dk_ledger_foreach(struct dk_ledger *l, uint64_t from, dk_record_cb cb,
-		      void *payload)
+                      void *payload)
 {
 	uint64_t s, last;
 	int rc;
@@ -621,7 +664,7 @@ static int find_cb(const struct dk_record *r, void *payload)
 }
 
 int dk_ledger_find_hash(struct dk_record **out, struct dk_ledger *l,
-			const char *hex)
+                        const char *hex)
 {
 	struct find_state st = { hex, strlen(hex), NULL, 0 };
 	int rc;
@@ -629,9 +672,9 @@ int dk_ledger_find_hash(struct dk_record **out, struct dk_ledger *l,
 	*out = NULL;
 	if (st.n < 8 || st.n > 64 || !dk_is_hex(hex, st.n))
 		return dk_error_set(DK_EINVALID,
-				    "'%s' is not a record hash (8 to 64 "
-				    "lowercase hex digits)",
-				    hex);
+		                    "'%s' is not a record hash (8 to 64 "
+		                    "lowercase hex digits)",
+		                    hex);
 	rc = dk_ledger_foreach_reverse(l, find_cb, &st);
 	if (rc < 0) {
 		dk_record_free(st.found);
@@ -640,13 +683,13 @@ int dk_ledger_find_hash(struct dk_record **out, struct dk_ledger *l,
 	if (st.matches > 1) {
 		dk_record_free(st.found);
 		return dk_error_set(DK_EINVALID,
-				    "hash prefix %s is ambiguous; give more "
-				    "digits",
-				    hex);
+		                    "hash prefix %s is ambiguous; give more "
+		                    "digits",
+		                    hex);
 	}
 	if (!st.found)
 		return dk_error_set(DK_ENOTFOUND, "no record with hash %s",
-				    hex);
+		                    hex);
 	*out = st.found;
 	return 0;
 }
@@ -676,8 +719,8 @@ static void one_line(char *out, size_t outsz, const char *in)
 		out[o++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
 	}
 	/* do not cut a UTF-8 sequence in half */
-	while (o > 0 && ((unsigned char)out[o - 1] & 0xc0) == 0x80 &&
-	       in[i] && ((unsigned char)in[i] & 0xc0) == 0x80)
+	while (o > 0 && ((unsigned char)out[o - 1] & 0xc0) == 0x80 && in[i] &&
+	       ((unsigned char)in[i] & 0xc0) == 0x80)
 		o--;
 	if (o > 0 && ((unsigned char)out[o - 1] & 0xc0) == 0xc0 && in[i] &&
 	    ((unsigned char)in[i] & 0xc0) == 0x80)
@@ -686,19 +729,19 @@ static void one_line(char *out, size_t outsz, const char *in)
 }
 
 static int serialize(char **out, size_t *len, uint64_t seq, const char *prev,
-		     const char *type, const char *at, const char *actor,
-		     json_t *body)
+                     const char *type, const char *at, const char *actor,
+                     json_t *body)
 {
-	json_t *rec = json_pack("{s:i, s:I, s:s, s:s, s:s, s:s, s:O}", "v",
-				DK_FORMAT_VERSION, "seq", (json_int_t)seq,
-				"prev", prev, "type", type, "at", at, "actor",
-				actor, "body", body);
+	json_t *rec =
+	    json_pack("{s:i, s:I, s:s, s:s, s:s, s:s, s:O}", "v",
+	              DK_FORMAT_VERSION, "seq", (json_int_t)seq, "prev", prev,
+	              "type", type, "at", at, "actor", actor, "body", body);
 	char *s;
 	size_t n;
 
 	if (!rec)
 		return dk_error_set(DK_EINVALID,
-				    "cannot build the record (invalid UTF-8?)");
+		                    "cannot build the record (invalid UTF-8?)");
 	s = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(rec);
 	if (!s)
@@ -706,9 +749,8 @@ static int serialize(char **out, size_t *len, uint64_t seq, const char *prev,
 	n = strlen(s);
 	if (n + 1 > DK_MAX_RECORD) {
 		free(s);
-		return dk_error_set(DK_EFULL,
-				    "record is larger than %d bytes",
-				    DK_MAX_RECORD);
+		return dk_error_set(DK_EFULL, "record is larger than %d bytes",
+		                    DK_MAX_RECORD);
 	}
 	s = realloc(s, n + 2);
 	s[n] = '\n';
@@ -731,78 +773,88 @@ static void clean_ident(char *out, size_t outsz, const char *in)
 		snprintf(out, outsz, "docket");
 }
 
-/* Build the trees and commit for one record on top of the cached head. */
-static int write_commit(git_oid *commit_out, git_oid tree_ids[LEVELS],
-			struct dk_ledger *l, int genesis, uint64_t seq,
-			const char *bytes, size_t len, const char *msg,
-			const char *actor, int64_t when)
+struct built {
+	unsigned char *raw[LEVELS];
+	size_t len[LEVELS];
+	struct dk_obj obj[LEVELS + 2]; /* blob, leaf .. root, commit */
+	char *commit;
+};
+
+static void built_free(struct built *b)
 {
-	char comps[LEVELS][8];
-	git_oid child;
-	git_signature *sig = NULL;
-	git_tree *root = NULL;
-	git_commit *parent = NULL;
-	char name[128];
-	int i, same = !genesis, rc = DK_ERROR;
+	int i;
+
+	for (i = 0; i < LEVELS; i++)
+		free(b->raw[i]);
+	free(b->commit);
+}
+
+/* Build the trees and commit for one record on top of the cached head,
+ * and write them as one pack. */
+static int write_commit(struct built *b, struct dk_ledger *l, int genesis,
+                        uint64_t seq, const char *bytes, size_t len,
+                        const char *msg, const char *actor, int64_t when)
+{
+	char comps[LEVELS][8], name[128], hex[41], phex[41];
+	const unsigned char *child;
+	size_t cl;
+	int i, k, rc;
 
 	seq_comps(comps, seq);
-	if (git_blob_create_from_buffer(&child, l->repo, bytes, len) < 0)
-		return git_fail(DK_EIO, "cannot write the record blob");
+	b->obj[0].type = DK_OBJ_BLOB;
+	b->obj[0].data = (const unsigned char *)bytes;
+	b->obj[0].len = len;
+	dk_obj_hash(&b->obj[0]);
+	child = b->obj[0].id;
 	for (i = LEVELS - 1; i >= 0; i--) {
-		git_treebuilder *tb = NULL;
-		git_tree *base = NULL;
-		int k;
+		const unsigned char *base = NULL;
+		size_t baselen = 0;
+		int eq = !genesis;
+		struct dk_obj *o = &b->obj[LEVELS - i];
 
-		/* the tree at level i is shared with the head's path when
-		 * all components above it are equal */
-		if (same) {
-			int eq = 1;
-			for (k = 0; k < i; k++)
-				if (strcmp(comps[k], l->comps[k]))
-					eq = 0;
-			if (eq)
-				base = l->trees[i];
+		/* the tree at level i extends the head's when every
+		 * component above it is the same */
+		for (k = 0; eq && k < i; k++)
+			if (strcmp(comps[k], l->comps[k]))
+				eq = 0;
+		if (eq && l->raw[i]) {
+			base = l->raw[i];
+			baselen = l->rawlen[i];
 		}
-		if (git_treebuilder_new(&tb, l->repo, base) < 0)
-			return git_fail(DK_ERROR, "treebuilder");
-		if (git_treebuilder_insert(NULL, tb, comps[i], &child,
-					   i == LEVELS - 1 ? GIT_FILEMODE_BLOB
-							   : GIT_FILEMODE_TREE) <
-			    0 ||
-		    git_treebuilder_write(&tree_ids[i], tb) < 0) {
-			git_treebuilder_free(tb);
-			return git_fail(DK_EIO, "cannot write a tree");
-		}
-		git_treebuilder_free(tb);
-		git_oid_cpy(&child, &tree_ids[i]);
+		rc = dk_tree_with(&b->raw[i], &b->len[i], base, baselen,
+		                  comps[i],
+		                  i == LEVELS - 1 ? 0100644u : 040000u, child);
+		if (rc < 0)
+			return rc;
+		o->type = DK_OBJ_TREE;
+		o->data = b->raw[i];
+		o->len = b->len[i];
+		dk_obj_hash(o);
+		child = o->id;
 	}
 	clean_ident(name, sizeof(name), actor);
-	if (git_signature_new(&sig, name, "docket", (git_time_t)when, 0) < 0)
-		return git_fail(DK_EINVALID, "commit signature");
-	if (git_tree_lookup(&root, l->repo, &tree_ids[0]) < 0) {
-		rc = git_fail(DK_EIO, "cannot read the new tree");
-		goto done;
-	}
-	if (!genesis && git_commit_lookup(&parent, l->repo, &l->head) < 0) {
-		rc = git_fail(DK_EIO, "cannot read the head commit");
-		goto done;
-	}
-	if (git_commit_create(commit_out, l->repo, NULL, sig, sig, NULL, msg,
-			      root, genesis ? 0 : 1,
-			      (const git_commit **)&parent) < 0) {
-		rc = git_fail(DK_EIO, "cannot write the commit");
-		goto done;
-	}
-	rc = 0;
-done:
-	git_commit_free(parent);
-	git_tree_free(root);
-	git_signature_free(sig);
-	return rc;
+	dk_hex(hex, child, 20);
+	git_oid_tostr(phex, sizeof(phex), &l->head);
+	cl = strlen(msg) + strlen(name) * 2 + 256;
+	b->commit = malloc(cl);
+	if (!b->commit)
+		return dk_error_set(DK_ERROR, "out of memory");
+	b->obj[LEVELS + 1].len =
+	    (size_t)snprintf(b->commit, cl,
+	                     "tree %s\n%s%s%sauthor %s <docket> %lld +0000\n"
+	                     "committer %s <docket> %lld +0000\n\n%s",
+	                     hex, genesis ? "" : "parent ", genesis ? "" : phex,
+	                     genesis ? "" : "\n", name, (long long)when, name,
+	                     (long long)when, msg);
+	b->obj[LEVELS + 1].type = DK_OBJ_COMMIT;
+	b->obj[LEVELS + 1].data = (const unsigned char *)b->commit;
+	dk_obj_hash(&b->obj[LEVELS + 1]);
+	return dk_pack_write(l->objdir, b->obj, LEVELS + 2,
+	                     l->sync == SYNC_FILE);
 }
 
 static void default_summary(char *out, size_t outsz, const char *type,
-			    json_t *body, const char *given)
+                            json_t *body, const char *given)
 {
 	const char *s = given;
 
@@ -816,8 +868,7 @@ static void default_summary(char *out, size_t outsz, const char *type,
 }
 
 /* Move the branch from the cached head to new_id, compare-and-swap. */
-static int move_branch(struct dk_ledger *l, const git_oid *new_id,
-		       int genesis)
+static int move_branch(struct dk_ledger *l, const git_oid *new_id, int genesis)
 {
 	git_reference *ref = NULL;
 	double start = dk_mono_ms();
@@ -826,25 +877,25 @@ static int move_branch(struct dk_ledger *l, const git_oid *new_id,
 	for (;;) {
 		if (genesis)
 			rc = git_reference_create(&ref, l->repo, DK_BRANCH,
-						  new_id, 0, NULL);
+			                          new_id, 0, NULL);
 		else
-			rc = git_reference_create_matching(
-				&ref, l->repo, DK_BRANCH, new_id, 1, &l->head,
-				NULL);
+			rc = git_reference_create_matching(&ref, l->repo,
+			                                   DK_BRANCH, new_id, 1,
+			                                   &l->head, NULL);
 		git_reference_free(ref);
 		ref = NULL;
 		if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS)
 			return dk_error_set(DK_ECONFLICT,
-					    "the ledger branch moved");
+			                    "the ledger branch moved");
 		if (rc != GIT_ELOCKED)
 			break;
 		if (dk_mono_ms() - start > (double)l->lock_timeout_ms)
 			return dk_error_set(
-				DK_ELOCKED,
-				"%s/%s.lock exists: a git process is "
-				"updating the ledger, or one died; if none "
-				"is running, remove that file",
-				l->gitdir, DK_BRANCH);
+			    DK_ELOCKED,
+			    "%s/%s.lock exists: a git process is "
+			    "updating the ledger, or one died; if none "
+			    "is running, remove that file",
+			    l->gitdir, DK_BRANCH);
 		usleep(2000);
 	}
 	if (rc < 0)
@@ -852,18 +903,37 @@ static int move_branch(struct dk_ledger *l, const git_oid *new_id,
 	return 0;
 }
 
+/* After a merge, reopen the repository so libgit2 forgets old packs. */
+static void maintain(struct dk_ledger *l, uint64_t seq)
+{
+	git_repository *r = NULL;
+
+	if (seq % MERGE_FANIN)
+		return;
+	if (dk_pack_maintain(l->objdir, l->sync == SYNC_FILE, MERGE_FANIN,
+	                     MERGE_BASE) <= 0)
+		return;
+	if (git_repository_open_ext(&r, l->gitdir,
+	                            GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0) {
+		git_repository_free(l->repo);
+		l->repo = r;
+	}
+}
+
 static int append_locked(struct dk_append_result *out, struct dk_ledger *l,
-			 const char *type, const char *actor, json_t *body,
-			 const struct dk_append_opts *opts, int genesis)
+                         const char *type, const char *actor, json_t *body,
+                         const struct dk_append_opts *opts, int genesis)
 {
 	char *bytes = NULL, at[32], msg[512], summary[80], hash[65];
 	char prevhash[65];
-	git_oid commit_id, trees[LEVELS];
+	struct built b;
+	git_oid commit_id;
 	uint64_t seq;
 	int64_t now = dk_now();
 	size_t len = 0;
 	int rc, i;
 
+	memset(&b, 0, sizeof(b));
 	if (!genesis) {
 		if ((rc = load_head(l)) < 0)
 			return rc;
@@ -888,78 +958,70 @@ static int append_locked(struct dk_append_result *out, struct dk_ledger *l,
 		return dk_error_set(DK_EFULL, "the ledger is full");
 	dk_format_time(at, now);
 	if ((rc = serialize(&bytes, &len, seq, prevhash, type, at, actor,
-			    body)) < 0)
+	                    body)) < 0)
 		return rc;
 	dk_sha256_hex(hash, bytes, len);
 	default_summary(summary, sizeof(summary), type, body,
-			opts ? opts->summary : NULL);
+	                opts ? opts->summary : NULL);
 	snprintf(msg, sizeof(msg),
-		 "%s: %s\n\nDocket-Seq: %llu\nDocket-Record: %s\n", type,
-		 summary, (unsigned long long)seq, hash);
-	rc = write_commit(&commit_id, trees, l, genesis, seq, bytes, len, msg,
-			  actor, now);
+	         "%s: %s\n\nDocket-Seq: %llu\nDocket-Record: %s\n", type,
+	         summary, (unsigned long long)seq, hash);
+	/* the objects are durable before the branch names them */
+	rc = write_commit(&b, l, genesis, seq, bytes, len, msg, actor, now);
 	free(bytes);
-	if (rc < 0)
+	if (rc < 0) {
+		built_free(&b);
 		return rc;
-	/* the objects must be durable before the branch names them */
-	if ((rc = barrier(l)) < 0)
-		return rc;
+	}
+	git_oid_fromraw(&commit_id, b.obj[LEVELS + 1].id);
 	intent_set(l, &commit_id);
+	/* with fsync on, libgit2 makes the branch durable before returning */
 	rc = move_branch(l, &commit_id, genesis);
 	if (rc < 0) {
 		intent_clear(l);
 		cache_drop(l);
-		return rc;
-	}
-	/* and the branch durable before we say the record is there */
-	if ((rc = barrier(l)) < 0) {
-		cache_drop(l);
+		built_free(&b);
 		return rc;
 	}
 	intent_clear(l);
 
 	/* the new head becomes the cache */
-	{
-		char comps[LEVELS][8];
-
-		seq_comps(comps, seq);
-		cache_drop(l);
-		for (i = 0; i < LEVELS; i++) {
-			if (git_tree_lookup(&l->trees[i], l->repo,
-					    &trees[i]) < 0) {
-				cache_drop(l);
-				break;
-			}
-			memcpy(l->comps[i], comps[i], 8);
-		}
-		if (l->trees[LEVELS - 1]) {
-			git_oid_cpy(&l->head, &commit_id);
-			l->seq = seq;
-			memcpy(l->hash, hash, 65);
-			l->cached = 1;
-		}
+	cache_drop(l);
+	seq_comps(l->comps, seq);
+	for (i = 0; i < LEVELS; i++) {
+		l->raw[i] = b.raw[i];
+		l->rawlen[i] = b.len[i];
+		b.raw[i] = NULL;
 	}
+	git_oid_fromraw(&l->root, b.obj[LEVELS].id);
+	git_oid_cpy(&l->head, &commit_id);
+	l->seq = seq;
+	memcpy(l->hash, hash, 65);
+	l->cached = 1;
+	built_free(&b);
 	if (out) {
 		out->seq = seq;
 		memcpy(out->hash, hash, 65);
 		git_oid_tostr(out->commit, sizeof(out->commit), &commit_id);
 	}
+	maintain(l, seq);
 	return 0;
 }
 
 int dk_ledger_append(struct dk_append_result *out, struct dk_ledger *l,
-		     const char *type, const char *actor, json_t *body,
-		     const struct dk_append_opts *opts)
+                     const char *type, const char *actor, json_t *body,
+                     const struct dk_append_opts *opts)
 {
 	int rc, tries;
 
 	if (!type || !valid_type(type) || !strcmp(type, "genesis"))
 		return dk_error_set(DK_EINVALID, "invalid record type '%s'",
-				    type ? type : "");
+		                    type ? type : "");
 	if (!actor || !*actor || strlen(actor) > 256)
 		return dk_error_set(DK_EINVALID, "invalid actor");
 	if (!json_is_object(body))
-		return dk_error_set(DK_EINVALID, "record body is not an object");
+		return dk_error_set(DK_EINVALID,
+		                    "record body is not an object");
 	if ((rc = lock_acquire(l)) < 0)
 		return rc;
 	/* before intent_set() overwrites what a dead writer left there */
@@ -1048,16 +1110,16 @@ static int check_genesis(struct dk_ledger *l)
 	    strcmp(g->type, "genesis") || !id || strlen(id) > 64) {
 		dk_record_free(g);
 		return dk_error_set(DK_ENOTLEDGER,
-				    "%s is not a docket ledger (no genesis "
-				    "record)",
-				    l->path);
+		                    "%s is not a docket ledger (no genesis "
+		                    "record)",
+		                    l->path);
 	}
 	if (json_integer_value(v) > DK_FORMAT_VERSION) {
 		rc = dk_error_set(DK_EVERSION,
-				  "%s uses ledger format %lld; this docket "
-				  "reads format %d: upgrade docket",
-				  l->path, (long long)json_integer_value(v),
-				  DK_FORMAT_VERSION);
+		                  "%s uses ledger format %lld; this docket "
+		                  "reads format %d: upgrade docket",
+		                  l->path, (long long)json_integer_value(v),
+		                  DK_FORMAT_VERSION);
 		dk_record_free(g);
 		return rc;
 	}
@@ -1078,20 +1140,20 @@ int dk_ledger_open(struct dk_ledger **out, const char *path)
 		return rc;
 	if (stat(path, &st) < 0)
 		return dk_error_set(DK_ENOTLEDGER,
-				    "no ledger at %s; create one with "
-				    "'docket init %s' or name one with "
-				    "--ledger or DOCKET_LEDGER",
-				    path, path);
+		                    "no ledger at %s; create one with "
+		                    "'docket init %s' or name one with "
+		                    "--ledger or DOCKET_LEDGER",
+		                    path, path);
 	l = ledger_new(path);
 	if (!l)
 		return dk_error_set(DK_ERROR, "out of memory");
 	if (git_repository_open_ext(&l->repo, path,
-				    GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0) {
+	                            GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0) {
 		dk_ledger_free(l);
 		return dk_error_set(DK_ENOTLEDGER,
-				    "%s is not a docket ledger (not a git "
-				    "repository)",
-				    path);
+		                    "%s is not a docket ledger (not a git "
+		                    "repository)",
+		                    path);
 	}
 	if ((rc = open_dirs(l)) < 0 || (rc = check_genesis(l)) < 0) {
 		dk_ledger_free(l);
@@ -1114,6 +1176,53 @@ static int dir_is_empty(const char *path)
 			names++;
 	closedir(d);
 	return names == 0;
+}
+
+static int sync_cb(const char *p, const struct stat *sb, int flag,
+                   struct FTW *ftw)
+{
+	int fd;
+
+	(void)sb;
+	(void)ftw;
+	if (flag != FTW_F && flag != FTW_D && flag != FTW_DP)
+		return 0;
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fsync(fd) < 0) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Everything git_repository_init wrote, and the new directory's entry in
+ * its parent, made durable. */
+static int sync_tree(const char *path)
+{
+	char parent[PATH_MAX], *slash;
+	int fd;
+
+	if (nftw(path, sync_cb, 16, FTW_PHYS | FTW_DEPTH) != 0)
+		return dk_error_set_errno(DK_EIO, "cannot fsync %s", path);
+	snprintf(parent, sizeof(parent), "%s", path);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	else if (slash)
+		slash[1] = '\0';
+	else
+		snprintf(parent, sizeof(parent), ".");
+	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return dk_error_set_errno(DK_EIO, "cannot fsync %s", parent);
+	}
+	close(fd);
+	return 0;
 }
 
 /* Create the ledger in the directory `path`, which exists and is empty. */
@@ -1156,19 +1265,21 @@ static int init_in(struct dk_ledger **out, const char *path,
 	dk_format_time(at, dk_now());
 	policy = opts && opts->policy ? opts->policy : NULL;
 	body = json_pack("{s:s, s:s, s:s, s:O*}", "format", "docket-ledger",
-			 "ledger_id", id, "created", at, "policy", policy);
+	                 "ledger_id", id, "created", at, "policy", policy);
 	if (!policy)
 		json_object_set_new(body, "policy", json_object());
 	memcpy(l->ledger_id, id, 33);
 	if ((rc = lock_acquire(l)) < 0)
 		goto fail;
 	rc = append_locked(NULL, l, "genesis",
-			   opts && opts->actor ? opts->actor : "docket", body,
-			   NULL, 1);
+	                   opts && opts->actor ? opts->actor : "docket", body,
+	                   NULL, 1);
 	lock_release(l);
 	json_decref(body);
 	body = NULL;
 	if (rc < 0)
+		goto fail;
+	if (l->sync != SYNC_NONE && (rc = sync_tree(path)) < 0)
 		goto fail;
 	l->format = DK_FORMAT_VERSION;
 	*out = l;

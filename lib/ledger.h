@@ -14,9 +14,9 @@
  */
 
 #define DK_FORMAT_VERSION 1
-#define DK_BRANCH "refs/heads/main"
-#define DK_SEQ_DIGITS 10
-#define DK_MAX_RECORD (4 * 1024 * 1024)
+#define DK_BRANCH         "refs/heads/main"
+#define DK_SEQ_DIGITS     10
+#define DK_MAX_RECORD     (4 * 1024 * 1024)
 
 struct dk_ledger;
 
@@ -24,13 +24,13 @@ struct dk_record {
 	uint64_t seq;
 	char hash[65]; /* SHA-256 of the blob bytes */
 	char prev[65];
-	char commit[41]; /* the commit that added it, when known */
+	char commit[41];  /* the commit that added it, when known */
 	const char *type; /* points into json */
 	const char *actor;
 	const char *at;
-	json_t *json;  /* the whole record */
-	json_t *body;  /* borrowed from json */
-	char *bytes;   /* exact blob bytes */
+	json_t *json; /* the whole record */
+	json_t *body; /* borrowed from json */
+	char *bytes;  /* exact blob bytes */
 	size_t len;
 };
 
@@ -49,7 +49,7 @@ struct dk_append_result {
 
 /* Called under the ledger lock with the current head; non-zero refuses. */
 typedef int (*dk_append_check)(struct dk_ledger *l, const struct dk_head *head,
-			       json_t *body, void *payload);
+                               json_t *body, void *payload);
 
 struct dk_append_opts {
 	dk_append_check check;
@@ -68,34 +68,37 @@ struct dk_init_opts {
  *   DOCKET_LOCK_TIMEOUT=MS  how long to wait for the append lock (10000)
  */
 int dk_ledger_init(struct dk_ledger **out, const char *path,
-		   const struct dk_init_opts *opts);
+                   const struct dk_init_opts *opts);
 int dk_ledger_open(struct dk_ledger **out, const char *path);
 void dk_ledger_free(struct dk_ledger *l);
 const char *dk_ledger_path(const struct dk_ledger *l);
+/* The git directory (for docket's private files beside the ledger). */
+const char *dk_ledger_gitdir(const struct dk_ledger *l);
 const char *dk_ledger_id(const struct dk_ledger *l);
 void dk_ledger_set_fsync(struct dk_ledger *l, int on);
+int dk_ledger_fsync_enabled(const struct dk_ledger *l);
 
 /* Resolve the ledger path: explicit, else $DOCKET_LEDGER, else ./.docket
  * (searched upward from the current directory). Caller frees. */
 char *dk_ledger_discover(const char *explicit_path);
 
 int dk_ledger_append(struct dk_append_result *out, struct dk_ledger *l,
-		     const char *type, const char *actor, json_t *body,
-		     const struct dk_append_opts *opts);
+                     const char *type, const char *actor, json_t *body,
+                     const struct dk_append_opts *opts);
 
 int dk_ledger_head(struct dk_head *out, struct dk_ledger *l);
 /* Read the record with this seq from the current head. */
 int dk_ledger_read(struct dk_record **out, struct dk_ledger *l, uint64_t seq);
 /* Find by full hash or unique hash prefix (at least 8 hex digits). */
 int dk_ledger_find_hash(struct dk_record **out, struct dk_ledger *l,
-			const char *hex);
+                        const char *hex);
 /* Newest first; cb returns non-zero to stop (that value is returned). */
 typedef int (*dk_record_cb)(const struct dk_record *r, void *payload);
 int dk_ledger_foreach_reverse(struct dk_ledger *l, dk_record_cb cb,
-			      void *payload);
+                              void *payload);
 /* Oldest first, from seq `from`. */
 int dk_ledger_foreach(struct dk_ledger *l, uint64_t from, dk_record_cb cb,
-		      void *payload);
+                      void *payload);
 
 void dk_record_free(struct dk_record *r);
 /* Parse blob bytes into a record (checks the required fields). */

@@ -21,7 +21,7 @@ int dk_ssh_pubkey_read(char **out, const char *path);
 int dk_policy_validate(const json_t *policy);
 /* A policy with the given admins (names[i] uses keyfiles[i]). */
 int dk_policy_from_admins(json_t **out, const char *const *names,
-			  const char *const *keyfiles, int n);
+                          const char *const *keyfiles, int n);
 int dk_policy_load_file(json_t **out, const char *path);
 
 #endif

@@ -1,9 +1,9 @@
 #include "util.h"
 #include "error.h"
+#include "sha.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +13,11 @@
 
 void dk_sha256(unsigned char out[32], const void *data, size_t len)
 {
-	unsigned int n = 32;
+	struct dk_sha256 c;
 
-	EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+	dk_sha256_init(&c);
+	dk_sha256_update(&c, data, len);
+	dk_sha256_final(out, &c);
 }
 
 void dk_hex(char *out, const unsigned char *in, size_t n)
@@ -112,9 +114,8 @@ int dk_read_file(char **out, size_t *len, const char *path, size_t max)
 
 	*out = NULL;
 	if (fd < 0)
-		return dk_error_set_errno(errno == ENOENT ? DK_ENOTFOUND
-							  : DK_EIO,
-					  "%s", path);
+		return dk_error_set_errno(
+		    errno == ENOENT ? DK_ENOTFOUND : DK_EIO, "%s", path);
 	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
 		close(fd);
 		return dk_error_set(DK_EINVALID, "%s: is a directory", path);
@@ -122,9 +123,8 @@ int dk_read_file(char **out, size_t *len, const char *path, size_t max)
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 	    (size_t)st.st_size > max) {
 		close(fd);
-		return dk_error_set(DK_EFULL,
-				    "%s: file is larger than %zu bytes", path,
-				    max);
+		return dk_error_set(
+		    DK_EFULL, "%s: file is larger than %zu bytes", path, max);
 	}
 	for (;;) {
 		if (!buf || n + 1 >= cap) {
@@ -154,8 +154,8 @@ int dk_read_file(char **out, size_t *len, const char *path, size_t max)
 			free(buf);
 			close(fd);
 			return dk_error_set(DK_EFULL,
-					    "%s: file is larger than %zu bytes",
-					    path, max);
+			                    "%s: file is larger than %zu bytes",
+			                    path, max);
 		}
 	}
 	close(fd);

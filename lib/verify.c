@@ -27,17 +27,17 @@ int dk_anchor_parse(struct dk_anchor *out, const char *s)
 	return 0;
 bad:
 	return dk_error_set(DK_EINVALID,
-			    "bad anchor '%s': expected SEQ:HASH as printed "
-			    "by 'docket head'",
-			    s);
+	                    "bad anchor '%s': expected SEQ:HASH as printed "
+	                    "by 'docket head'",
+	                    s);
 }
 
 static int fail(struct dk_verify_report *r, int code, long long seq,
-		const git_oid *commit, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+                const git_oid *commit, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 static int fail(struct dk_verify_report *r, int code, long long seq,
-		const git_oid *commit, const char *fmt, ...)
+                const git_oid *commit, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -139,7 +139,7 @@ struct walk {
 };
 
 static int collect(struct walk *w, const git_oid *head,
-		   struct dk_verify_report *r)
+                   struct dk_verify_report *r)
 {
 	git_oid cur;
 
@@ -159,14 +159,14 @@ static int collect(struct walk *w, const git_oid *head,
 		git_oid_cpy(&w->ids[w->n++], &cur);
 		if (git_commit_lookup(&c, w->repo, &cur) < 0)
 			return fail(r, DK_EIO, -1, &cur,
-				    "cannot read commit: %s", git_msg()),
+			            "cannot read commit: %s", git_msg()),
 			       1;
 		np = git_commit_parentcount(c);
 		if (np > 1) {
 			git_commit_free(c);
 			return fail(r, DK_ETAMPERED, -1, &cur,
-				    "commit is a merge: the ledger history "
-				    "must be linear"),
+			            "commit is a merge: the ledger history "
+			            "must be linear"),
 			       1;
 		}
 		if (np == 0) {
@@ -190,7 +190,7 @@ struct state {
 
 /* Check the commit's tree adds exactly the record's blob to its parent's. */
 static int check_tree(struct state *s, git_tree *root, uint64_t seq,
-		      const git_oid *cid, git_oid *blob_out)
+                      const git_oid *cid, git_oid *blob_out)
 {
 	char comps[LEVELS][8];
 	git_tree *t = root, *p = s->prev_root, *nt = NULL, *np = NULL;
@@ -267,7 +267,7 @@ out:
 }
 
 static int check_record(struct state *s, git_commit *c, const git_oid *cid,
-			const git_oid *blob_id, uint64_t seq)
+                        const git_oid *blob_id, uint64_t seq)
 {
 	struct dk_verify_report *r = s->r;
 	struct dk_record *rec = NULL;
@@ -279,20 +279,20 @@ static int check_record(struct state *s, git_commit *c, const git_oid *cid,
 
 	if (git_blob_lookup(&blob, s->repo, blob_id) < 0)
 		return fail(r, DK_EIO, (long long)seq, cid,
-			    "cannot read record: %s", git_msg()),
+		            "cannot read record: %s", git_msg()),
 		       1;
 	if ((size_t)git_blob_rawsize(blob) > DK_MAX_RECORD) {
 		git_blob_free(blob);
 		return fail(r, DK_ETAMPERED, (long long)seq, cid,
-			    "record is larger than %d bytes", DK_MAX_RECORD),
+		            "record is larger than %d bytes", DK_MAX_RECORD),
 		       1;
 	}
 	r->bytes += (uint64_t)git_blob_rawsize(blob);
 	if (dk_record_parse(&rec, git_blob_rawcontent(blob),
-			    (size_t)git_blob_rawsize(blob)) < 0) {
+	                    (size_t)git_blob_rawsize(blob)) < 0) {
 		git_blob_free(blob);
 		return fail(r, DK_ETAMPERED, (long long)seq, cid, "%s",
-			    dk_error_last()),
+		            dk_error_last()),
 		       1;
 	}
 	git_blob_free(blob);
@@ -319,7 +319,7 @@ static int check_record(struct state *s, git_commit *c, const git_oid *cid,
 	if ((seq == 0) != !strcmp(rec->type, "genesis")) {
 		fail(r, DK_ETAMPERED, (long long)seq, cid,
 		     seq == 0 ? "the first record is not a genesis record"
-			      : "a second genesis record");
+		              : "a second genesis record");
 		goto out;
 	}
 	if (dk_parse_time(&at, rec->at) < 0) {
@@ -337,7 +337,7 @@ static int check_record(struct state *s, git_commit *c, const git_oid *cid,
 	{
 		char want[32];
 		int wl = snprintf(want, sizeof(want), "%llu",
-				  (unsigned long long)seq);
+		                  (unsigned long long)seq);
 		if (!tv || tl != (size_t)wl || strncmp(tv, want, tl)) {
 			fail(r, DK_ETAMPERED, (long long)seq, cid,
 			     "commit message has no Docket-Seq: %s", want);
@@ -359,10 +359,10 @@ static int check_record(struct state *s, git_commit *c, const git_oid *cid,
 		goto out;
 	}
 	if (seq == 0) {
-		const char *id = json_string_value(
-			json_object_get(rec->body, "ledger_id"));
+		const char *id =
+		    json_string_value(json_object_get(rec->body, "ledger_id"));
 		snprintf(r->ledger_id, sizeof(r->ledger_id), "%s",
-			 id ? id : "");
+		         id ? id : "");
 	}
 	while (s->next_anchor < s->opts->nanchors &&
 	       s->anchors[s->next_anchor].seq == seq) {
@@ -392,11 +392,11 @@ static int anchor_cmp(const void *a, const void *b)
 }
 
 int dk_verify(struct dk_verify_report *r, struct dk_ledger *l,
-	      const struct dk_verify_opts *opts)
+              const struct dk_verify_opts *opts)
 {
 	static const struct dk_verify_opts none;
 	git_repository *repo = dk_ledger__repo(l);
-	struct walk w = { repo, NULL, 0, 0 };
+	struct walk w = {repo, NULL, 0, 0};
 	struct state s;
 	git_oid head;
 	size_t i;

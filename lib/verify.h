@@ -42,6 +42,6 @@ int dk_anchor_parse(struct dk_anchor *out, const char *s);
 
 /* Returns 0 when the check ran (see out->code), <0 if it could not. */
 int dk_verify(struct dk_verify_report *out, struct dk_ledger *l,
-	      const struct dk_verify_opts *opts);
+              const struct dk_verify_opts *opts);
 
 #endif

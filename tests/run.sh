@@ -35,6 +35,8 @@ if [ "${1:-}" = "--one" ]; then
 	run_one "$2"
 	exit 0
 fi
+rm -rf "$OUT"
+mkdir -p "$OUT"
 
 # (only here: each --one child runs this script too, and must not wipe
 # the results of the tests that ran before it)

@@ -1,0 +1,211 @@
+/*
+ * docket run: start a run of a workflow, or resume one, and print how it
+ * ended. The exit code says how (see the exit-code table).
+ */
+#include "cmd.h"
+#include "util-cmd.h"
+#include "../lib/error.h"
+#include "../lib/run.h"
+#include "../lib/util.h"
+#include "../lib/workflow.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+DK_USES_LEDGER
+
+/* KEY=VALUE gives a string; KEY:=JSON a typed value. */
+static int put_pair(struct dk_cmd_ctx *ctx, json_t *obj, const char *opt,
+                    const char *pair)
+{
+	const char *eq = strchr(pair, '=');
+	json_error_t err;
+	json_t *v;
+	char key[256];
+	size_t kl;
+	int typed;
+
+	if (!eq || eq == pair) {
+		dk_cmd_errorf(ctx, "--%s %s: expected KEY=VALUE or KEY:=JSON",
+		              opt, pair);
+		return -1;
+	}
+	typed = eq > pair && eq[-1] == ':';
+	kl = (size_t)(eq - pair) - (size_t)typed;
+	if (kl == 0 || kl >= sizeof(key)) {
+		dk_cmd_errorf(ctx, "--%s %s: bad key", opt, pair);
+		return -1;
+	}
+	memcpy(key, pair, kl);
+	key[kl] = '\0';
+	if (typed) {
+		v = json_loads(eq + 1, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
+		               &err);
+		if (!v) {
+			dk_cmd_errorf(ctx, "--%s %s: invalid JSON: %s", opt,
+			              key, err.text);
+			return -1;
+		}
+	} else {
+		if (!dk_utf8_valid(eq + 1, strlen(eq + 1))) {
+			dk_cmd_errorf(ctx, "--%s %s: not UTF-8", opt, key);
+			return -1;
+		}
+		v = json_string(eq + 1);
+	}
+	json_object_set_new(obj, key, v);
+	return 0;
+}
+
+static json_t *gather(struct dk_cmd_ctx *ctx, const char *name,
+                      const char *file_opt)
+{
+	const char *file = dk_opt_str(&ctx->opts, file_opt);
+	const char *const *pairs;
+	json_t *obj;
+	int n, i;
+
+	if (file) {
+		json_error_t err;
+
+		obj = json_load_file(file, JSON_REJECT_DUPLICATES, &err);
+		if (!obj) {
+			dk_cmd_errorf(ctx, "%s:%d:%d: %s", file, err.line,
+			              err.column, err.text);
+			return NULL;
+		}
+		if (!json_is_object(obj)) {
+			dk_cmd_errorf(ctx, "%s: expected a JSON object", file);
+			json_decref(obj);
+			return NULL;
+		}
+	} else {
+		obj = json_object();
+	}
+	pairs = dk_opt_list(&ctx->opts, name, &n);
+	for (i = 0; i < n; i++)
+		if (put_pair(ctx, obj, name, pairs[i]) < 0) {
+			json_decref(obj);
+			return NULL;
+		}
+	return obj;
+}
+
+static int exit_for(enum dk_run_status st)
+{
+	switch (st) {
+	case DK_RUN_COMPLETED:
+		return DK_EXIT_OK;
+	case DK_RUN_PAUSED:
+		return DK_EXIT_PAUSED;
+	case DK_RUN_ESCALATED:
+		return DK_EXIT_ESCALATED;
+	case DK_RUN_BUDGET:
+		return DK_EXIT_BUDGET;
+	case DK_RUN_REFUSED:
+		return DK_EXIT_REFUSED;
+	default:
+		return DK_EXIT_STEP_FAILED;
+	}
+}
+
+static void report(struct dk_cmd_ctx *ctx, const struct dk_run_result *r)
+{
+	int code = exit_for(r->status);
+
+	if (ctx->json) {
+		char h[96];
+		json_t *o;
+
+		snprintf(h, sizeof(h), "agent-run://%s", r->run);
+		o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:I, s:I}", "run",
+		              r->run, "handle", h, "status",
+		              dk_run_status_name(r->status), "exit_code", code,
+		              "steps_recorded", (json_int_t)r->steps_recorded,
+		              "first_seq", (json_int_t)r->started_seq,
+		              "last_seq", (json_int_t)r->last_seq);
+		if (r->step[0])
+			json_object_set_new(o, "step", json_string(r->step));
+		if (r->reason[0])
+			json_object_set_new(o, "reason",
+			                    json_string(r->reason));
+		if (r->proposal[0]) {
+			snprintf(h, sizeof(h), "wrp://%s", r->proposal);
+			json_object_set_new(o, "pending_proposals",
+			                    json_pack("[{s:s, s:s, s:s}]", "id",
+			                              r->proposal, "handle", h,
+			                              "waiting", r->waiting));
+		} else {
+			json_object_set_new(o, "pending_proposals",
+			                    json_array());
+		}
+		dk_print_json(o, 0);
+		json_decref(o);
+		return;
+	}
+	printf("%sagent-run://%s%s %s%s%s (%zu steps recorded)\n",
+	       dk_color(ctx, "bold"), r->run, dk_color(ctx, "reset"),
+	       dk_color(ctx, r->status == DK_RUN_COMPLETED ? "green"
+	                     : r->status == DK_RUN_PAUSED  ? "yellow"
+	                                                   : "red"),
+	       dk_run_status_name(r->status), dk_color(ctx, "reset"),
+	       r->steps_recorded);
+	if (r->reason[0])
+		printf("  %s%s%s\n", r->step[0] ? r->step : "",
+		       r->step[0] ? ": " : "", r->reason);
+	if (r->proposal[0])
+		printf("  proposal wrp://%s is waiting for %s\n", r->proposal,
+		       r->waiting);
+	printf("  docket explain agent-run://%s\n", r->run);
+}
+
+int cmd_run(struct dk_cmd_ctx *ctx)
+{
+	const char *resume = dk_opt_str(&ctx->opts, "resume");
+	struct dk_run_opts ro = { dk_cmd_actor() };
+	struct dk_workflow *wf = NULL;
+	struct dk_run_result res;
+	json_t *session = NULL, *input = NULL;
+	char *file = NULL;
+	int rc;
+
+	if (ctx->opts.argc > 1 || (!resume && ctx->opts.argc != 1)) {
+		dk_cmd_errorf(ctx, "usage: docket run %s", ctx->cmd->synopsis);
+		return DK_EXIT_USAGE;
+	}
+	if (resume) {
+		if (!strncmp(resume, "agent-run://", 12))
+			resume += 12;
+		if (ctx->opts.argc)
+			file = strdup(ctx->opts.argv[0]);
+		else if ((rc = dk_run_workflow_file(&file, ctx->ledger,
+		                                    resume)) < 0)
+			return dk_cmd_error(ctx, rc);
+	} else {
+		file = strdup(ctx->opts.argv[0]);
+		if (!(session = gather(ctx, "session", "session-file")) ||
+		    !(input = gather(ctx, "input", "input-file"))) {
+			json_decref(session);
+			free(file);
+			return DK_EXIT_INVALID;
+		}
+	}
+	if (dk_cmd_load_workflow(ctx, &wf, file) < 0) {
+		json_decref(session);
+		json_decref(input);
+		free(file);
+		return DK_EXIT_INVALID;
+	}
+	if (resume)
+		rc = dk_run_resume(&res, ctx->ledger, wf, resume, &ro);
+	else
+		rc = dk_run_start(&res, ctx->ledger, wf, session, input, &ro);
+	json_decref(session);
+	json_decref(input);
+	dk_workflow_free(wf);
+	free(file);
+	if (rc < 0)
+		return dk_cmd_error(ctx, rc);
+	report(ctx, &res);
+	return exit_for(res.status);
+}

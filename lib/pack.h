@@ -1,0 +1,42 @@
+#ifndef DK_PACK_H
+#define DK_PACK_H
+
+#include <stddef.h>
+
+/*
+ * docket writes each append's objects (blob, trees, commit) as one small
+ * git pack, so an append costs a handful of files instead of one per
+ * object, and merges small packs into larger ones (without deltas, by
+ * copying entries) so that readers never face many packs. Packs with
+ * deltas (made by git gc) or a .keep file are left alone.
+ */
+
+enum dk_obj_type { DK_OBJ_COMMIT = 1, DK_OBJ_TREE = 2, DK_OBJ_BLOB = 3 };
+
+struct dk_obj {
+	enum dk_obj_type type;
+	const unsigned char *data; /* borrowed */
+	size_t len;
+	unsigned char id[20]; /* filled by dk_obj_hash */
+};
+
+/* The git object id: SHA-1 of "TYPE LEN\0" + data. */
+void dk_obj_hash(struct dk_obj *o);
+
+/*
+ * Write objs as objects/pack/pack-HASH.{pack,idx} under objdir. With
+ * do_fsync the files and the directory are durable on return.
+ */
+int dk_pack_write(const char *objdir, const struct dk_obj *objs, size_t n,
+                  int do_fsync);
+
+/*
+ * Merge small docket packs: find the smallest level L such that at least
+ * `fanin` packs are smaller than `base` * 8^L bytes, and merge those into
+ * one; repeat while a merge is due. Best effort: returns the number of
+ * merges, 0 when none was due, <0 on error (the ledger is intact either
+ * way).
+ */
+int dk_pack_maintain(const char *objdir, int do_fsync, int fanin, size_t base);
+
+#endif
