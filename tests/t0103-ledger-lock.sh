@@ -93,6 +93,14 @@ if ! command -v strace >/dev/null 2>&1 ||
 	test_done
 fi
 
+# nth SYSCALL PATTERN: which call of SYSCALL, in a clean traced append
+# (which appends a probe note), is the first one matching PATTERN
+nth() {
+	ASAN_OPTIONS=$STRACE_ASAN strace -f -qq -o probe.out -e trace="$1" \
+		docket note --ledger L "probe $1" >/dev/null &&
+	grep -v "+++" probe.out | grep -n "$2" | head -n 1 | cut -d: -f1
+}
+
 # kill_at SYSCALL N TEXT: docket note TEXT, killed at the Nth SYSCALL
 kill_at() {
 	ASAN_OPTIONS=$STRACE_ASAN strace -f -qq -o trace.out -e trace="$1" \
@@ -102,8 +110,10 @@ kill_at() {
 }
 
 test_expect_success 'killed before renaming main.lock: the lock and its intent are left' '
+	N=$(nth rename "refs/heads/main.lock") &&
+	test -n "$N" &&
 	head=$(git -C L rev-parse refs/heads/main) &&
-	kill_at rename 1 "killed at rename" &&
+	kill_at rename "$N" "killed at rename" &&
 	tail -n 2 trace.out | grep -q "rename(.*refs/heads/main.lock" &&
 	test -f L/refs/heads/main.lock &&
 	# docket.lock names the commit main.lock was about to point at
@@ -128,14 +138,11 @@ test_expect_success 'the next append recognises the dead writer and recovers its
 '
 
 test_expect_success 'killed right after creating main.lock (empty): also recovered' '
-	# the last write before the one to stdout is the one into main.lock:
-	# find its N from a clean run
-	ASAN_OPTIONS=$STRACE_ASAN strace -f -qq -o trace.out -e trace=write \
-		docket note --ledger L probe >/dev/null &&
-	N=$(grep -v "+++" trace.out | grep -n "write(" | grep -v "write(1," |
-		tail -n 1 | cut -d: -f1) &&
+	# the write into main.lock: a commit id and a newline, 41 bytes
+	N=$(nth write "write([0-9]*, \"[0-9a-f]*\"\.*, 41)") &&
+	test -n "$N" &&
 	kill_at write "$N" "killed at the ref write" &&
-	tail -n 2 trace.out | grep -q "write(5, \"[0-9a-f]*\"" &&
+	tail -n 2 trace.out | grep -q "write([0-9]*, \"[0-9a-f]*\"" &&
 	test -f L/refs/heads/main.lock &&
 	test ! -s L/refs/heads/main.lock &&
 	DOCKET_LOCK_TIMEOUT=200 docket note --ledger L "after the empty lock" &&
@@ -144,7 +151,8 @@ test_expect_success 'killed right after creating main.lock (empty): also recover
 '
 
 test_expect_success 'a main.lock that does not match the intent is waited on, refused and kept' '
-	kill_at rename 1 "killed again" &&
+	N=$(nth rename "refs/heads/main.lock") &&
+	kill_at rename "$N" "killed again" &&
 	test -f L/refs/heads/main.lock &&
 	# someone else (a git process) now owns the branch lock
 	git -C L rev-parse refs/heads/main~1 >L/refs/heads/main.lock &&

@@ -18,6 +18,22 @@ obj_file() {
 	echo "$1/objects/$(echo "$_o" | cut -c1-2)/$(echo "$_o" | cut -c3-)"
 }
 
+# loose_copy DIR: a copy of L with every object loose (docket may write
+# packs), so that single objects can be damaged
+loose_copy() {
+	rm -rf "$1" "$1.packs" && cp -R L "$1" &&
+	mkdir "$1.packs" &&
+	for _p in "$1"/objects/pack/pack-*.pack; do
+		[ -f "$_p" ] || continue
+		mv "$_p" "${_p%.pack}.idx" "$1.packs/" || return 1
+		rm -f "${_p%.pack}".* &&
+		git -C "$1" unpack-objects -q <"$1.packs/$(basename "$_p")" ||
+			return 1
+	done &&
+	rm -rf "$1.packs" &&
+	git -C "$1" fsck --strict --no-dangling --no-progress
+}
+
 # plumb_ledger DIR V: a one-record ledger built with git plumbing alone,
 # its genesis record saying format version V.
 plumb_ledger() {
@@ -119,8 +135,9 @@ test_expect_success 'a ledger of a newer format (genesis v 2): exit 4, says to u
 # --- unreadable objects -------------------------------------------------
 
 test_expect_success 'a corrupt record object: clear errors, verify says unreadable (11), nothing written' '
-	cp -R L bad &&
+	loose_copy bad &&
 	f=$(obj_file bad main:00/00/00/00/02.json) &&
+	test -f "$f" &&
 	chmod u+w "$f" &&
 	printf "garbage" >"$f" &&
 	state bad >before &&
@@ -138,8 +155,9 @@ test_expect_success 'a corrupt record object: clear errors, verify says unreadab
 '
 
 test_expect_success 'a missing record object: the same, and verify --json names it' '
-	rm -rf bad && cp -R L bad &&
-	rm -f "$(obj_file bad main:00/00/00/00/02.json)" &&
+	loose_copy bad &&
+	f=$(obj_file bad main:00/00/00/00/02.json) &&
+	test -f "$f" && rm -f "$f" &&
 	state bad >before &&
 	test_must_fail docket note --ledger bad three 2>err &&
 	grep -q "cannot read record blob: object not found" err &&
@@ -154,8 +172,9 @@ assert v[\"verdict\"] == \"unreadable\" and v[\"first_bad\"][\"seq\"] == 2, v
 '
 
 test_expect_success 'a corrupt genesis object: a clear error naming the genesis record, nothing written' '
-	rm -rf bad && cp -R L bad &&
+	loose_copy bad &&
 	f=$(obj_file bad main:00/00/00/00/00.json) &&
+	test -f "$f" &&
 	chmod u+w "$f" &&
 	printf "garbage" >"$f" &&
 	state bad >before &&
@@ -173,14 +192,33 @@ test_expect_failure 'verify exits 11 (unreadable), not 1, when the genesis objec
 '
 
 test_expect_success 'a missing tree object: clear error, nothing written' '
-	rm -rf bad && cp -R L bad &&
-	rm -f "$(obj_file bad main:00/00/00/00)" &&
+	loose_copy bad &&
+	f=$(obj_file bad main:00/00/00/00) &&
+	test -f "$f" && rm -f "$f" &&
 	state bad >before &&
 	test_must_fail docket note --ledger bad x 2>err &&
 	cat err &&
 	grep -q "object not found" err &&
 	state bad >after &&
 	test_cmp before after
+'
+
+test_expect_success 'a pack holding a record removed (as docket writes them): verify says unreadable' '
+	rm -rf bad && cp -R L bad &&
+	blob=$(git -C bad rev-parse main:00/00/00/00/01.json) &&
+	gone= &&
+	for idx in bad/objects/pack/pack-*.idx; do
+		[ -f "$idx" ] || continue
+		if git show-index <"$idx" | grep -q " $blob"; then
+			rm -f "${idx%.idx}.pack" "$idx" && gone=pack
+		fi
+	done &&
+	if [ -z "$gone" ]; then
+		rm -f "$(obj_file bad "$blob")" && gone=loose
+	fi &&
+	test_expect_code 11 docket verify --ledger bad >out &&
+	cat out &&
+	grep -q "^UNREADABLE.*not found" out
 '
 
 # --- show: things that are not there -------------------------------------
