@@ -13,6 +13,7 @@
 #include "error.h"
 #include "ledger.h"
 #include "util.h"
+#include "verify.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -58,7 +59,7 @@ static json_t *policy(void)
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct dk_init_opts io = {NULL, "unit"};
+	struct dk_init_opts io = { NULL, "unit" };
 	const char *tmp = getenv("TMPDIR");
 	int rc;
 
@@ -116,6 +117,25 @@ static void append_notes(struct dk_ledger *l, int n)
 	}
 }
 
+/*
+ * Look up a commit through the ledger's libgit2 repository. libgit2
+ * rescans objects/pack only when that directory's mtime (in seconds)
+ * changes, so packs this process wrote within the second need an
+ * explicit refresh to be seen through it.
+ */
+static int lookup_commit(git_commit **out, struct dk_ledger *l,
+                         const git_oid *id)
+{
+	git_repository *repo = dk_ledger__repo(l);
+	git_odb *odb = NULL;
+
+	if (git_repository_odb(&odb, repo) == 0) {
+		git_odb_refresh(odb);
+		git_odb_free(odb);
+	}
+	return git_commit_lookup(out, repo, id);
+}
+
 /* --- init and open ---------------------------------------------------- */
 
 static void test_init_genesis(void **state)
@@ -161,7 +181,7 @@ static void test_init_refuses_existing(void **state)
 {
 	struct fixture *f = *state;
 	struct dk_ledger *l = (struct dk_ledger *)1;
-	struct dk_init_opts io = {NULL, "unit"};
+	struct dk_init_opts io = { NULL, "unit" };
 	char other[PATH_MAX + 16];
 	struct dk_head before, after;
 	int fd;
@@ -350,8 +370,7 @@ static void test_append_commit(void **state)
 {
 	struct fixture *f = *state;
 	struct dk_append_result res, first;
-	struct dk_append_opts o = {NULL, NULL, "a given summary"};
-	git_repository *repo = dk_ledger__repo(f->l);
+	struct dk_append_opts o = { NULL, NULL, "a given summary" };
 	git_commit *c = NULL;
 	git_oid id;
 	json_t *body = json_pack("{s:s}", "text", "line one\nline two");
@@ -362,7 +381,7 @@ static void test_append_commit(void **state)
 	assert_int_equal(
 	    dk_ledger_append(&first, f->l, "note", "unit", body, NULL), 0);
 	assert_int_equal(git_oid_fromstr(&id, first.commit), 0);
-	assert_int_equal(git_commit_lookup(&c, repo, &id), 0);
+	assert_int_equal(lookup_commit(&c, f->l, &id), 0);
 	snprintf(want, sizeof(want),
 	         "note: line one line two\n\nDocket-Seq: 1\n"
 	         "Docket-Record: %s\n",
@@ -376,7 +395,7 @@ static void test_append_commit(void **state)
 	assert_int_equal(dk_ledger_append(&res, f->l, "note", "unit", body, &o),
 	                 0);
 	assert_int_equal(git_oid_fromstr(&id, res.commit), 0);
-	assert_int_equal(git_commit_lookup(&c, repo, &id), 0);
+	assert_int_equal(lookup_commit(&c, f->l, &id), 0);
 	assert_non_null(
 	    strstr(git_commit_message(c), "note: a given summary\n"));
 	assert_string_equal(git_oid_tostr_s(git_commit_parent_id(c, 0)),
@@ -490,8 +509,8 @@ static int check_cb(struct dk_ledger *l, const struct dk_head *head,
 static void test_append_check(void **state)
 {
 	struct fixture *f = *state;
-	struct check_state st = {0, 99, 1};
-	struct dk_append_opts o = {check_cb, &st, NULL};
+	struct check_state st = { 0, 99, 1 };
+	struct dk_append_opts o = { check_cb, &st, NULL };
 	struct dk_append_result res;
 	struct dk_head before, after;
 	json_t *body = json_pack("{s:s}", "text", "checked");
@@ -547,13 +566,34 @@ static void test_read_errors(void **state)
 	assert_int_equal(dk_ledger_read(&r, f->l, UINT64_MAX), DK_ENOTFOUND);
 }
 
+/* The same handle verifies what it has just appended (the objects of
+ * its own appends are visible to its repository at once). */
+static void test_verify_after_append(void **state)
+{
+	struct fixture *f = *state;
+	struct dk_verify_report rep;
+	struct dk_verify_opts vo = { NULL, 0, NULL, NULL };
+
+	assert_int_equal(dk_verify(&rep, f->l, &vo), 0);
+	assert_int_equal(rep.code, 0);
+	append_notes(f->l, 3);
+	assert_int_equal(dk_verify(&rep, f->l, &vo), 0);
+	assert_int_equal(rep.code, 0);
+	assert_int_equal(rep.records, 4);
+	append_notes(f->l, 120);
+	assert_int_equal(dk_verify(&rep, f->l, &vo), 0);
+	if (rep.code)
+		fprintf(stderr, "verify: %s\n", rep.reason);
+	assert_int_equal(rep.code, 0);
+	assert_int_equal(rep.records, 124);
+}
+
 /* Crossing a shard boundary: seq 99 -> 100 starts a new directory. */
 static void test_shard_boundary(void **state)
 {
 	struct fixture *f = *state;
 	struct dk_record *r = NULL;
 	struct dk_head h;
-	git_repository *repo = dk_ledger__repo(f->l);
 	git_commit *c = NULL;
 	git_tree *t = NULL;
 	git_tree_entry *e = NULL;
@@ -571,7 +611,7 @@ static void test_shard_boundary(void **state)
 	assert_int_equal(r->seq, 99);
 	dk_record_free(r);
 	assert_int_equal(git_oid_fromstr(&id, h.commit), 0);
-	assert_int_equal(git_commit_lookup(&c, repo, &id), 0);
+	assert_int_equal(lookup_commit(&c, f->l, &id), 0);
 	assert_int_equal(git_commit_tree(&t, c), 0);
 	assert_int_equal(git_tree_entry_bypath(&e, t, "00/00/00/01/00.json"),
 	                 0);
@@ -841,38 +881,49 @@ static void test_discover(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_init_genesis, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_init_refuses_existing, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_init_empty_dir_and_default_policy, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_init_paths, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_open, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_append_exact_bytes, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_append_chain, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_append_commit, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_append_errors, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_append_too_large, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_append_check, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_two_handles, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_read_errors, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_shard_boundary, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_find_hash, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_find_hash_errors, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_foreach, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_foreach_reverse, setup,
-	                                    teardown),
-	    cmocka_unit_test_setup_teardown(test_lock_timeout, setup, teardown),
-	    cmocka_unit_test(test_record_path),
-	    cmocka_unit_test(test_record_parse),
-	    cmocka_unit_test(test_discover),
+		cmocka_unit_test_setup_teardown(test_init_genesis, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_init_refuses_existing,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_init_empty_dir_and_default_policy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_init_paths, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_errors, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_append_exact_bytes, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_append_chain, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_append_commit, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_append_errors, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_append_too_large, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_append_check, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_two_handles, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_read_errors, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_verify_after_append, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_shard_boundary, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_find_hash, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_find_hash_errors, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_foreach, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreach_reverse, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_lock_timeout, setup,
+		                                teardown),
+		cmocka_unit_test(test_record_path),
+		cmocka_unit_test(test_record_parse),
+		cmocka_unit_test(test_discover),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
