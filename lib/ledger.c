@@ -1079,7 +1079,7 @@ static int read_genesis(struct dk_record **out, struct dk_ledger *l)
 		dk_record_free(*out);
 		*out = NULL;
 		rc = dk_error_set(DK_ETAMPERED, "record at %s is not seq 0",
-				  path);
+		                  path);
 	}
 done:
 	git_tree_entry_free(e);
@@ -1099,8 +1099,8 @@ static int check_genesis(struct dk_ledger *l)
 		if (rc == DK_ENOTLEDGER)
 			return rc;
 		dk_error_prefix("%s is not a docket ledger, or a damaged one: "
-				"cannot read its genesis record",
-				l->path);
+		                "cannot read its genesis record",
+		                l->path);
 		return rc == DK_ETAMPERED ? DK_ENOTLEDGER : rc;
 	}
 	v = json_object_get(g->json, "v");
@@ -1227,7 +1227,7 @@ static int sync_tree(const char *path)
 
 /* Create the ledger in the directory `path`, which exists and is empty. */
 static int init_in(struct dk_ledger **out, const char *path,
-		   const struct dk_init_opts *opts)
+                   const struct dk_init_opts *opts)
 {
 	git_repository_init_options io = GIT_REPOSITORY_INIT_OPTIONS_INIT;
 	struct dk_ledger *l = NULL;
@@ -1245,11 +1245,12 @@ static int init_in(struct dk_ledger **out, const char *path,
 	io.description = "docket ledger";
 	if ((rc = git_repository_init_ext(&l->repo, path, &io)) < 0) {
 		rc = rc == GIT_EEXISTS
-			     ? dk_error_set(DK_ECONFLICT, "%s: another process "
-							  "created a ledger "
-							  "there first",
-					    path)
-			     : git_fail(DK_EIO, "cannot create the repository");
+		         ? dk_error_set(DK_ECONFLICT,
+		                        "%s: another process "
+		                        "created a ledger "
+		                        "there first",
+		                        path)
+		         : git_fail(DK_EIO, "cannot create the repository");
 		goto fail;
 	}
 	if (git_repository_config(&cfg, l->repo) == 0) {
@@ -1301,7 +1302,7 @@ static int make_parents(const char *path)
 		*p = '\0';
 		if (mkdir(buf, 0777) < 0 && errno != EEXIST)
 			return dk_error_set_errno(DK_EIO, "cannot create %s",
-						  buf);
+			                          buf);
 		*p = '/';
 	}
 	return 0;
@@ -1336,7 +1337,7 @@ static int sync_parent(const char *path)
  * never removed.
  */
 int dk_ledger_init(struct dk_ledger **out, const char *path,
-		   const struct dk_init_opts *opts)
+                   const struct dk_init_opts *opts)
 {
 	struct dk_ledger *l = NULL;
 	char dst[PATH_MAX], tmp[PATH_MAX + 32];
@@ -1362,19 +1363,19 @@ int dk_ledger_init(struct dk_ledger **out, const char *path,
 			if (fd >= 0)
 				close(fd);
 			return dk_error_set(DK_EEXISTS,
-					    "%s already exists and is not an "
-					    "empty directory; refusing to "
-					    "overwrite it",
-					    path);
+			                    "%s already exists and is not an "
+			                    "empty directory; refusing to "
+			                    "overwrite it",
+			                    path);
 		}
 		rc = init_in(out, path, opts);
 		if (fd >= 0)
 			close(fd);
 		if (rc == DK_ECONFLICT)
 			rc = dk_error_set(DK_EEXISTS,
-					  "%s: another process created a "
-					  "ledger there first",
-					  path);
+			                  "%s: another process created a "
+			                  "ledger there first",
+			                  path);
 		return rc;
 	}
 	n = strlen(path);
@@ -1405,10 +1406,10 @@ int dk_ledger_init(struct dk_ledger **out, const char *path,
 		if (e == EEXIST || e == ENOTEMPTY || e == ENOTDIR ||
 		    e == EISDIR)
 			return dk_error_set(DK_EEXISTS,
-					    "%s already exists (made while "
-					    "this init ran); refusing to "
-					    "overwrite it",
-					    path);
+			                    "%s already exists (made while "
+			                    "this init ran); refusing to "
+			                    "overwrite it",
+			                    path);
 		return dk_error_set_errno(DK_EIO, "cannot create %s", path);
 	}
 	if (sync && (rc = sync_parent(dst)) < 0)
