@@ -155,8 +155,8 @@ test_expect_success 'the sweep killed inside the branch update and recovered' '
 # A killed `docket init` leaves either a whole ledger at its path or
 # nothing there (the ledger is built beside it and renamed into place), so
 # running init again just works.
-test_expect_success 'docket init killed at each write/rename/link/syncfs: a whole ledger or none' '
-	for s in write rename link syncfs; do
+test_expect_success 'docket init killed at each write/rename/link/fsync/syncfs: a whole ledger or none' '
+	for s in write rename link fsync syncfs; do
 		n=1
 		while [ $n -le 100 ]; do
 			rm -rf I I.docket-init-* &&
