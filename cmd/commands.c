@@ -121,7 +121,7 @@ const struct dk_command dk_commands[] = {
 	{ "head", cmd_head, DK_NEED_LEDGER,
 	  "print the current head, for an auditor to save",
 	  "[--json] [--ledger DIR]", head_options, DK_COMPLETE_NONE },
-	{ "verify", cmd_verify, DK_NEED_LEDGER,
+	{ "verify", cmd_verify, 0,
 	  "check the hash chain and the git history",
 	  "[--json] [-q] [--anchor SEQ:HASH]... [--ledger DIR]",
 	  verify_options, DK_COMPLETE_NONE },
