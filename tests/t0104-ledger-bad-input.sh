@@ -66,7 +66,7 @@ test_expect_success 'setup' '
 
 # --- no ledger there ---------------------------------------------------
 
-for cmd in "note hi" log "show 0" head verify; do
+for cmd in "note hi" log "show 0" head; do
 	test_expect_success "a path that does not exist: docket $cmd, exit 4" "
 		test_expect_code 4 docket $cmd --ledger nope 2>err &&
 		cat err &&
@@ -74,6 +74,13 @@ for cmd in "note hi" log "show 0" head verify; do
 		test ! -e nope
 	"
 done
+
+test_expect_success 'a path that does not exist: docket verify, exit 4' '
+	test_expect_code 4 docket verify --ledger nope 2>err &&
+	cat err &&
+	grep -q "^docket: verify: no ledger at nope" err &&
+	test ! -e nope
+'
 
 test_expect_success 'a directory that is not a git repository: exit 4, left empty' '
 	mkdir plain &&
@@ -178,7 +185,7 @@ test_expect_success 'a corrupt genesis object: a clear error naming the genesis 
 	chmod u+w "$f" &&
 	printf "garbage" >"$f" &&
 	state bad >before &&
-	for c in "note x" log head verify; do
+	for c in "note x" log head; do
 		test_must_fail docket $c --ledger bad 2>err || exit 1
 		grep -q "cannot read its genesis record: cannot read record blob" err ||
 			{ cat err; exit 1; }
@@ -187,8 +194,9 @@ test_expect_success 'a corrupt genesis object: a clear error naming the genesis 
 	test_cmp before after
 '
 
-test_expect_failure 'verify exits 11 (unreadable), not 1, when the genesis object is unreadable' '
-	test_expect_code 11 docket verify --ledger bad
+test_expect_success 'verify says unreadable (11) at record 0 when the genesis object is damaged' '
+	test_expect_code 11 docket verify --ledger bad >out &&
+	grep -q "^UNREADABLE at record 0 " out
 '
 
 test_expect_success 'a missing tree object: clear error, nothing written' '
