@@ -38,11 +38,6 @@ fi
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
-# (only here: each --one child runs this script too, and must not wipe
-# the results of the tests that ran before it)
-rm -rf "$OUT"
-mkdir -p "$OUT"
-
 start=$(date +%s)
 list | xargs -P "$JOBS" -I{} sh "$0" --one {}
 
