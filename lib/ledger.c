@@ -384,6 +384,8 @@ static void intent_clear(struct dk_ledger *l)
  * docket process died moving the branch, docket.lock names the commit it
  * was writing and the lock file holds a prefix of it: that lock is stale
  * and safe to remove. Any other lock belongs to a git process; wait.
+ * Called once the docket lock is held and before this writer records its
+ * own intent (which would hide the dead writer's).
  */
 static int ref_lock_recover(struct dk_ledger *l)
 {
@@ -903,8 +905,6 @@ static int move_branch(struct dk_ledger *l, const git_oid *new_id, int genesis)
 			                    "the ledger branch moved");
 		}
 		if (rc == GIT_ELOCKED) {
-			if (ref_lock_recover(l))
-				continue;
 			if (dk_mono_ms() - start > (double)l->lock_timeout_ms)
 				return dk_error_set(
 				    DK_ELOCKED,
@@ -1054,6 +1054,8 @@ int dk_ledger_append(struct dk_append_result *out, struct dk_ledger *l,
 		                    "record body is not an object");
 	if ((rc = lock_acquire(l)) < 0)
 		return rc;
+	/* before intent_set() overwrites what a dead writer left there */
+	ref_lock_recover(l);
 	for (tries = 0; tries < 50; tries++) {
 		rc = append_locked(out, l, type, actor, body, opts, 0);
 		if (rc != DK_ECONFLICT)
@@ -1066,6 +1068,56 @@ int dk_ledger_append(struct dk_append_result *out, struct dk_ledger *l,
 
 /* --- init and open ---------------------------------------------------- */
 
+/*
+ * Read record 0 straight from the head commit's tree: opening a ledger
+ * must not depend on the newest record being readable (verify has to be
+ * able to open a ledger whose head object is damaged, to report it).
+ */
+static int read_genesis(struct dk_record **out, struct dk_ledger *l)
+{
+	git_commit *commit = NULL;
+	git_tree *root = NULL;
+	git_tree_entry *e = NULL;
+	git_oid head;
+	char path[32];
+	int rc;
+
+	*out = NULL;
+	if ((rc = read_head_oid(&head, l)) < 0)
+		return rc;
+	dk_record_path(path, 0);
+	if (git_commit_lookup(&commit, l->repo, &head) < 0 ||
+	    git_commit_tree(&root, commit) < 0) {
+		rc = git_fail(DK_EIO, "cannot read the head commit");
+		goto done;
+	}
+	rc = git_tree_entry_bypath(&e, root, path);
+	if (rc == GIT_ENOTFOUND) {
+		rc = dk_error_set(DK_ETAMPERED, "no record at %s", path);
+		goto done;
+	}
+	if (rc < 0) {
+		rc = git_fail(DK_EIO, "cannot read the tree");
+		goto done;
+	}
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
+		rc = dk_error_set(DK_ETAMPERED, "%s is not a file", path);
+		goto done;
+	}
+	rc = read_blob_record(out, l, git_tree_entry_id(e));
+	if (rc == 0 && (*out)->seq != 0) {
+		dk_record_free(*out);
+		*out = NULL;
+		rc = dk_error_set(DK_ETAMPERED, "record at %s is not seq 0",
+		                  path);
+	}
+done:
+	git_tree_entry_free(e);
+	git_tree_free(root);
+	git_commit_free(commit);
+	return rc;
+}
+
 static int check_genesis(struct dk_ledger *l)
 {
 	struct dk_record *g = NULL;
@@ -1073,10 +1125,12 @@ static int check_genesis(struct dk_ledger *l)
 	json_t *v;
 	int rc;
 
-	if ((rc = dk_ledger_read(&g, l, 0)) < 0) {
+	if ((rc = read_genesis(&g, l)) < 0) {
 		if (rc == DK_ENOTLEDGER)
 			return rc;
-		dk_error_prefix("%s: cannot read the genesis record", l->path);
+		dk_error_prefix("%s is not a docket ledger, or a damaged one: "
+		                "cannot read its genesis record",
+		                l->path);
 		return rc == DK_ETAMPERED ? DK_ENOTLEDGER : rc;
 	}
 	v = json_object_get(g->json, "v");
@@ -1201,7 +1255,8 @@ static int sync_tree(const char *path)
 	return 0;
 }
 
-int dk_ledger_init(struct dk_ledger **out, const char *path,
+/* Create the ledger in the directory `path`, which exists and is empty. */
+static int init_in(struct dk_ledger **out, const char *path,
                    const struct dk_init_opts *opts)
 {
 	git_repository_init_options io = GIT_REPOSITORY_INIT_OPTIONS_INIT;
@@ -1209,32 +1264,23 @@ int dk_ledger_init(struct dk_ledger **out, const char *path,
 	unsigned char idb[16];
 	char id[33], at[32];
 	json_t *body = NULL, *policy;
-	struct stat st;
 	git_config *cfg = NULL;
-	int rc, created = 0;
+	int rc;
 
-	*out = NULL;
-	if ((rc = lib_init()) < 0)
-		return rc;
-	if (stat(path, &st) == 0) {
-		if (!S_ISDIR(st.st_mode) || !dir_is_empty(path))
-			return dk_error_set(DK_EEXISTS,
-			                    "%s already exists and is not an "
-			                    "empty directory; refusing to "
-			                    "overwrite it",
-			                    path);
-	} else {
-		created = 1;
-	}
 	l = ledger_new(path);
 	if (!l)
 		return dk_error_set(DK_ERROR, "out of memory");
-	io.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH |
-	           GIT_REPOSITORY_INIT_NO_REINIT;
+	io.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_NO_REINIT;
 	io.initial_head = "main";
 	io.description = "docket ledger";
-	if (git_repository_init_ext(&l->repo, path, &io) < 0) {
-		rc = git_fail(DK_EIO, "cannot create the repository");
+	if ((rc = git_repository_init_ext(&l->repo, path, &io)) < 0) {
+		rc = rc == GIT_EEXISTS
+		         ? dk_error_set(DK_ECONFLICT,
+		                        "%s: another process "
+		                        "created a ledger "
+		                        "there first",
+		                        path)
+		         : git_fail(DK_EIO, "cannot create the repository");
 		goto fail;
 	}
 	if (git_repository_config(&cfg, l->repo) == 0) {
@@ -1272,7 +1318,131 @@ int dk_ledger_init(struct dk_ledger **out, const char *path,
 fail:
 	json_decref(body);
 	dk_ledger_free(l);
-	if (created)
-		remove_tree(path);
 	return rc;
+}
+
+/* mkdir -p of the directory holding `path` */
+static int make_parents(const char *path)
+{
+	char buf[PATH_MAX];
+	char *p;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (p = buf + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		if (mkdir(buf, 0777) < 0 && errno != EEXIST)
+			return dk_error_set_errno(DK_EIO, "cannot create %s",
+			                          buf);
+		*p = '/';
+	}
+	return 0;
+}
+
+static int sync_parent(const char *path)
+{
+	char buf[PATH_MAX], *slash;
+	int fd, rc = 0;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	slash = strrchr(buf, '/');
+	if (slash == buf)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		snprintf(buf, sizeof(buf), ".");
+	fd = open(buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		rc = dk_error_set_errno(DK_EIO, "cannot sync %s", buf);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/*
+ * A new directory is built beside its final name and renamed into place,
+ * so that neither an interrupted init nor one that loses a race with
+ * another leaves a half-made ledger at `path` or removes what another
+ * process put there. An existing empty directory is used in place and
+ * never removed.
+ */
+int dk_ledger_init(struct dk_ledger **out, const char *path,
+                   const struct dk_init_opts *opts)
+{
+	struct dk_ledger *l = NULL;
+	char dst[PATH_MAX], tmp[PATH_MAX + 32];
+	struct stat st;
+	size_t n;
+	mode_t mask;
+	int rc, sync;
+
+	*out = NULL;
+	if ((rc = lib_init()) < 0)
+		return rc;
+	if (stat(path, &st) == 0) {
+		int fd = -1;
+
+		/* docket inits into one directory take turns (flock on the
+		 * directory itself), and look again once it is their turn */
+		if (S_ISDIR(st.st_mode)) {
+			fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (fd >= 0)
+				flock(fd, LOCK_EX);
+		}
+		if (!S_ISDIR(st.st_mode) || !dir_is_empty(path)) {
+			if (fd >= 0)
+				close(fd);
+			return dk_error_set(DK_EEXISTS,
+			                    "%s already exists and is not an "
+			                    "empty directory; refusing to "
+			                    "overwrite it",
+			                    path);
+		}
+		rc = init_in(out, path, opts);
+		if (fd >= 0)
+			close(fd);
+		if (rc == DK_ECONFLICT)
+			rc = dk_error_set(DK_EEXISTS,
+			                  "%s: another process created a "
+			                  "ledger there first",
+			                  path);
+		return rc;
+	}
+	n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	if (n == 0 || n >= sizeof(dst))
+		return dk_error_set(DK_EINVALID, "bad ledger path '%s'", path);
+	memcpy(dst, path, n);
+	dst[n] = '\0';
+	snprintf(tmp, sizeof(tmp), "%s.docket-init-XXXXXX", dst);
+	if ((rc = make_parents(tmp)) < 0)
+		return rc;
+	if (!mkdtemp(tmp))
+		return dk_error_set_errno(DK_EIO, "cannot create %s", tmp);
+	if ((rc = init_in(&l, tmp, opts)) < 0) {
+		remove_tree(tmp);
+		return rc;
+	}
+	sync = l->sync != SYNC_NONE;
+	dk_ledger_free(l);
+	mask = umask(0);
+	umask(mask);
+	if (chmod(tmp, 0777 & ~mask) < 0 || rename(tmp, dst) < 0) {
+		int e = errno;
+
+		remove_tree(tmp);
+		errno = e;
+		if (e == EEXIST || e == ENOTEMPTY || e == ENOTDIR ||
+		    e == EISDIR)
+			return dk_error_set(DK_EEXISTS,
+			                    "%s already exists (made while "
+			                    "this init ran); refusing to "
+			                    "overwrite it",
+			                    path);
+		return dk_error_set_errno(DK_EIO, "cannot create %s", path);
+	}
+	if (sync && (rc = sync_parent(dst)) < 0)
+		return rc;
+	return dk_ledger_open(out, path);
 }
