@@ -222,13 +222,96 @@ static int state_load(json_t **out, struct dk_ledger *l, const char *run)
 
 /* --- appending ------------------------------------------------------- */
 
+/*
+ * A string with a redacted value inside it ("card 4111... pin 1234", built
+ * by a later step's args) gets each occurrence replaced; NULL when there
+ * is none. Values shorter than 3 bytes are left alone, as in
+ * dk_redact_values.
+ */
+static char *scrub_string(const char *str, const json_t *hidden)
+{
+	char *cur = NULL;
+	const char *src = str;
+	size_t i;
+	json_t *h;
+
+	json_array_foreach(hidden, i, h)
+	{
+		const char *needle = json_string_value(h), *p;
+		size_t nl = needle ? strlen(needle) : 0, rl, n = 0;
+		char *out, *o;
+
+		if (nl < 3 || !strstr(src, needle))
+			continue;
+		for (p = src; (p = strstr(p, needle)); p += nl)
+			n++;
+		rl = strlen(DK_REDACTED_FIELD);
+		out = malloc(strlen(src) + n * rl + 1);
+		if (!out)
+			continue;
+		for (o = out, p = src;;) {
+			const char *m = strstr(p, needle);
+			size_t len = m ? (size_t)(m - p) : strlen(p);
+
+			memcpy(o, p, len);
+			o += len;
+			if (!m)
+				break;
+			memcpy(o, DK_REDACTED_FIELD, rl);
+			o += rl;
+			p = m + nl;
+		}
+		*o = '\0';
+		if (cur) {
+			explicit_bzero(cur, strlen(cur));
+			free(cur);
+		}
+		src = cur = out;
+	}
+	return cur;
+}
+
+static void scrub(json_t *v, const json_t *hidden)
+{
+	const char *k;
+	json_t *e;
+	size_t i;
+	char *c;
+
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, e)
+		{
+			if (json_is_string(e) &&
+			    (c = scrub_string(json_string_value(e), hidden))) {
+				json_array_set_new(v, i, json_string(c));
+				free(c);
+			} else {
+				scrub(e, hidden);
+			}
+		}
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, k, e)
+		{
+			if (json_is_string(e) &&
+			    (c = scrub_string(json_string_value(e), hidden))) {
+				json_object_set_new(v, k, json_string(c));
+				free(c);
+			} else {
+				scrub(e, hidden);
+			}
+		}
+	}
+}
+
 static int append(struct run *r, const char *type, json_t *body, uint64_t *seq)
 {
 	struct dk_append_result ar;
 	int rc;
 
-	/* a value redacted anywhere in the run is redacted everywhere */
+	/* a value redacted anywhere in the run is redacted everywhere, also
+	 * inside a longer string */
 	dk_redact_values(body, r->hidden);
+	scrub(body, r->hidden);
 	rc = dk_ledger_append(&ar, r->l, type, r->actor, body, NULL);
 
 	json_decref(body);
@@ -276,6 +359,7 @@ static int finish(struct run *r, enum dk_run_status st, const char *step,
 
 struct outcome {
 	json_t *output;  /* full output, or NULL on failure */
+	json_t *bound;   /* sql: the session values bound into the query */
 	char error[512]; /* why it failed */
 	char *stderr_text;
 	int exit_status;
@@ -295,10 +379,14 @@ static int run_sql(struct outcome *oc, const struct run *r,
 	size_t i;
 	int rc;
 
+	oc->bound = json_object();
 	for (i = 0; i < cap->sql.nparams; i++) {
 		const struct dk_sql_param *p = &cap->sql.params[i];
 		json_t *v = json_object_get(p->from_session ? r->session : args,
 		                            p->name);
+
+		if (v && p->from_session)
+			json_object_set(oc->bound, p->name, v);
 
 		if (!v) {
 			snprintf(oc->error, sizeof(oc->error),
@@ -765,13 +853,27 @@ static json_t *step_body(const struct run *r, const struct dk_step *s,
 	return b;
 }
 
-static int record_failed(struct run *r, const struct dk_step *s, size_t i,
-                         json_t *args, const char *why)
+static json_t *redacted_copy(const struct run *r, const json_t *v,
+                             const char *prefix, const struct dk_strv *paths);
+
+/* The session values a sql step bound, redacted as the session is. */
+static void set_bound(const struct run *r, json_t *b, const json_t *bound)
+{
+	if (bound)
+		json_object_set_new(
+		    b, "bound",
+		    redacted_copy(r, bound, "session", &r->wf->redact));
+}
+
+static int record_failed_bound(struct run *r, const struct dk_step *s, size_t i,
+                               json_t *args, const char *why,
+                               const json_t *bound)
 {
 	json_t *b = step_body(r, s, i, "failed");
 	int rc;
 
 	json_object_set_new(b, "error", json_string(why));
+	set_bound(r, b, bound);
 	if (args) {
 		const struct dk_strv *red =
 		    s->capability ? &s->capability->redact : &s->action->redact;
@@ -783,6 +885,12 @@ static int record_failed(struct run *r, const struct dk_step *s, size_t i,
 		return rc;
 	r->res->steps_recorded++;
 	return finish(r, DK_RUN_FAILED, s->key, why);
+}
+
+static int record_failed(struct run *r, const struct dk_step *s, size_t i,
+                         json_t *args, const char *why)
+{
+	return record_failed_bound(r, s, i, args, why, NULL);
 }
 
 static json_t *args_input(const struct run *r)
@@ -808,7 +916,8 @@ static int capability_step(struct run *r, const struct dk_step *s, size_t i,
 		return record_failed(r, s, i, args, why);
 	}
 	if (run_capability(&oc, r, cap, args) < 0) {
-		rc = record_failed(r, s, i, args, oc.error);
+		rc = record_failed_bound(r, s, i, args, oc.error, oc.bound);
+		json_decref(oc.bound);
 		free(oc.stderr_text);
 		return rc;
 	}
@@ -846,6 +955,7 @@ static int capability_step(struct run *r, const struct dk_step *s, size_t i,
 	                    redacted_copy(r, args, "args", &cap->redact));
 	red = redacted_copy(r, oc.output, "output", &cap->redact);
 	json_object_set_new(b, "output", red);
+	set_bound(r, b, oc.bound);
 	json_object_set_new(b, "args_digest", digest(r, args));
 	json_object_set_new(b, "output_digest", digest(r, oc.output));
 	json_object_set_new(b, "duration_ms",
@@ -863,11 +973,12 @@ static int capability_step(struct run *r, const struct dk_step *s, size_t i,
 		r->res->steps_recorded++;
 	goto out;
 failed:
-	rc = record_failed(r, s, i, args, oc.error);
+	rc = record_failed_bound(r, s, i, args, oc.error, oc.bound);
 	if (rc == 0)
 		rc = 1;
 out:
 	json_decref(oc.output);
+	json_decref(oc.bound);
 	free(oc.stderr_text);
 	return rc;
 }
@@ -1299,11 +1410,19 @@ int dk_run_resume(struct dk_run_result *res, struct dk_ledger *l,
 	r.res = res;
 	r.session = json_incref(json_object_get(st, "session"));
 	r.input = json_incref(json_object_get(st, "input"));
-	r.usage = json_incref(json_object_get(st, "usage"));
-	r.levels = json_incref(json_object_get(st, "budget_levels"));
+	/*
+	 * Usage and budget levels come from the ledger, not the state file:
+	 * the state is saved before a step's record is appended, so after a
+	 * crash between the two it counts a step the ledger does not hold
+	 * (which runs again), and a budget level recorded just before a
+	 * crash may not have reached it yet.
+	 */
+	r.usage = json_pack("{s:i, s:i, s:i}", "input_tokens", 0,
+	                    "output_tokens", 0, "cost_cents", 0);
+	r.levels = json_object();
 	r.steps = json_object();
-	r.started_seq =
-	    (uint64_t)json_integer_value(json_object_get(st, "started_seq"));
+	r.started_seq = (uint64_t)json_integer_value(
+	    json_object_get(json_array_get(recs, 0), "seq"));
 	snprintf(res->run, sizeof(res->run), "%s", run);
 	res->started_seq = r.started_seq;
 	/* outputs count only for steps the ledger holds */
@@ -1316,8 +1435,15 @@ int dk_run_resume(struct dk_run_result *res, struct dk_ledger *l,
 		    json_string_value(json_object_get(body, "step"));
 		json_t *full;
 
+		if (!strcmp(type, "run.budget") &&
+		    json_is_string(json_object_get(body, "level")))
+			json_object_set_new(
+			    r.levels,
+			    json_string_value(json_object_get(body, "level")),
+			    json_true());
 		if (strcmp(type, "run.step") || !key)
 			continue;
+		add_usage(&r, body);
 		full = json_object_get(json_object_get(st, "steps"), key);
 		json_object_set(r.steps, key, full ? full : json_null());
 		res->steps_recorded++;
@@ -1333,11 +1459,6 @@ int dk_run_resume(struct dk_run_result *res, struct dk_ledger *l,
 		r.hidden = json_array();
 	json_decref(st);
 	json_decref(recs);
-	if (!r.usage)
-		r.usage = json_pack("{s:i, s:i, s:i}", "input_tokens", 0,
-		                    "output_tokens", 0, "cost_cents", 0);
-	if (!r.levels)
-		r.levels = json_object();
 	rc = append(
 	    &r, "run.resumed",
 	    json_pack("{s:s, s:I, s:s}", "run", run, "from_index",
