@@ -69,6 +69,11 @@ static json_t *gather(struct dk_cmd_ctx *ctx, const char *name,
 		json_error_t err;
 
 		obj = json_load_file(file, JSON_REJECT_DUPLICATES, &err);
+		if (!obj && err.line < 1) { /* cannot read it at all */
+			dk_cmd_errorf(ctx, "--%s %s: %s", file_opt, file,
+			              err.text);
+			return NULL;
+		}
 		if (!obj) {
 			dk_cmd_errorf(ctx, "%s:%d:%d: %s", file, err.line,
 			              err.column, err.text);
