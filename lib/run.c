@@ -1357,13 +1357,15 @@ int dk_run_resume(struct dk_run_result *res, struct dk_ledger *l,
 	hash = json_string_value(
 	    json_object_get(json_object_get(started, "workflow"), "hash"));
 	if (!hash || strcmp(hash, wf->workflow_hash)) {
+		/* hash points into recs: the message first */
+		rc = dk_error_set(DK_EREFUSED,
+		                  "run %s started with workflow %.12s..., "
+		                  "but %s is now %.12s...: resume with the "
+		                  "definition that ran",
+		                  run, hash ? hash : "?", wf->path,
+		                  wf->workflow_hash);
 		json_decref(recs);
-		return dk_error_set(DK_EREFUSED,
-		                    "run %s started with workflow %.12s..., "
-		                    "but %s is now %.12s...: resume with the "
-		                    "definition that ran",
-		                    run, hash ? hash : "?", wf->path,
-		                    wf->workflow_hash);
+		return rc;
 	}
 	json_array_foreach(recs, i, rec)
 	{
