@@ -187,7 +187,11 @@ int cmd_run(struct dk_cmd_ctx *ctx)
 		                                    resume)) < 0)
 			return dk_cmd_error(ctx, rc);
 	} else {
-		file = strdup(ctx->opts.argv[0]);
+		/* recorded in run.started: --resume finds it from any
+		 * directory */
+		file = realpath(ctx->opts.argv[0], NULL);
+		if (!file)
+			file = strdup(ctx->opts.argv[0]);
 		if (!(session = gather(ctx, "session", "session-file")) ||
 		    !(input = gather(ctx, "input", "input-file"))) {
 			json_decref(session);

@@ -456,6 +456,21 @@ static int run_exec(struct outcome *oc, const struct run *r,
 		snprintf(oc->error, sizeof(oc->error), "%s", dk_error_last());
 		return -1;
 	}
+	/* the tool runs in the workflow's directory: a path relative to
+	 * ours (a workflow loaded as dir/wf.yaml) must not be resolved
+	 * again from there */
+	if (strchr(prog, '/') && prog[0] != '/') {
+		char *abs = realpath(prog, NULL);
+
+		if (!abs) {
+			snprintf(oc->error, sizeof(oc->error),
+			         "cannot run %s: %s", prog, strerror(errno));
+			free(prog);
+			return -1;
+		}
+		free(prog);
+		prog = abs;
+	}
 	argv = calloc(cap->exec.argv.n + 1, sizeof(*argv));
 	env = calloc(cap->exec.env.n + 2, sizeof(*env));
 	if (!argv || !env)
