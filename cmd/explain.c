@@ -292,6 +292,7 @@ static void print_text(struct dk_cmd_ctx *ctx, const json_t *sum)
 		}
 		if (json_object_get(s, "error"))
 			printf("        %-7s %s\n", "error", str(s, "error"));
+		print_value("stderr", json_object_get(s, "stderr"));
 		if (json_object_get(s, "rule"))
 			printf("        %-7s %s\n", "rule", str(s, "rule"));
 	}

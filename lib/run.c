@@ -880,15 +880,40 @@ static void set_bound(const struct run *r, json_t *b, const json_t *bound)
 		    redacted_copy(r, bound, "session", &r->wf->redact));
 }
 
-static int record_failed_bound(struct run *r, const struct dk_step *s, size_t i,
-                               json_t *args, const char *why,
-                               const json_t *bound)
+/* What a capability call left behind, for its ok or failed record. */
+static void set_call(const struct run *r, json_t *b, const struct outcome *oc)
+{
+	if (!oc)
+		return;
+	set_bound(r, b, oc->bound);
+	json_object_set_new(b, "duration_ms",
+	                    json_integer((json_int_t)(oc->ms + 0.5)));
+	if (oc->tool_sha256[0])
+		json_object_set_new(b, "tool_sha256",
+		                    json_string(oc->tool_sha256));
+	if (oc->stderr_text && *oc->stderr_text)
+		json_object_set_new(b, "stderr", json_string(oc->stderr_text));
+}
+
+static int record_failed_call(struct run *r, const struct dk_step *s, size_t i,
+                              json_t *args, const char *why,
+                              const struct outcome *oc)
 {
 	json_t *b = step_body(r, s, i, "failed");
 	int rc;
 
 	json_object_set_new(b, "error", json_string(why));
-	set_bound(r, b, bound);
+	set_call(r, b, oc);
+	if (oc && oc->exit_status > 0)
+		json_object_set_new(b, "exit_status",
+		                    json_integer(oc->exit_status));
+	if (oc && oc->output && s->capability) {
+		/* it ran, but its output broke the contract: keep it */
+		json_object_set_new(b, "output",
+		                    redacted_copy(r, oc->output, "output",
+		                                  &s->capability->redact));
+		json_object_set_new(b, "output_digest", digest(r, oc->output));
+	}
 	if (args) {
 		const struct dk_strv *red =
 		    s->capability ? &s->capability->redact : &s->action->redact;
@@ -905,7 +930,7 @@ static int record_failed_bound(struct run *r, const struct dk_step *s, size_t i,
 static int record_failed(struct run *r, const struct dk_step *s, size_t i,
                          json_t *args, const char *why)
 {
-	return record_failed_bound(r, s, i, args, why, NULL);
+	return record_failed_call(r, s, i, args, why, NULL);
 }
 
 static json_t *args_input(const struct run *r)
@@ -931,7 +956,7 @@ static int capability_step(struct run *r, const struct dk_step *s, size_t i,
 		return record_failed(r, s, i, args, why);
 	}
 	if (run_capability(&oc, r, cap, args) < 0) {
-		rc = record_failed_bound(r, s, i, args, oc.error, oc.bound);
+		rc = record_failed_call(r, s, i, args, oc.error, &oc);
 		json_decref(oc.bound);
 		free(oc.stderr_text);
 		return rc;
@@ -970,25 +995,18 @@ static int capability_step(struct run *r, const struct dk_step *s, size_t i,
 	                    redacted_copy(r, args, "args", &cap->redact));
 	red = redacted_copy(r, oc.output, "output", &cap->redact);
 	json_object_set_new(b, "output", red);
-	set_bound(r, b, oc.bound);
+	set_call(r, b, &oc);
 	json_object_set_new(b, "args_digest", digest(r, args));
 	json_object_set_new(b, "output_digest", digest(r, oc.output));
-	json_object_set_new(b, "duration_ms",
-	                    json_integer((json_int_t)(oc.ms + 0.5)));
 	if (json_is_object(json_object_get(oc.output, "usage")))
 		json_object_set(b, "usage",
 		                json_object_get(oc.output, "usage"));
-	if (oc.tool_sha256[0])
-		json_object_set_new(b, "tool_sha256",
-		                    json_string(oc.tool_sha256));
-	if (oc.stderr_text && *oc.stderr_text)
-		json_object_set_new(b, "stderr", json_string(oc.stderr_text));
 	rc = append(r, "run.step", b, NULL);
 	if (rc == 0)
 		r->res->steps_recorded++;
 	goto out;
 failed:
-	rc = record_failed_bound(r, s, i, args, oc.error, oc.bound);
+	rc = record_failed_call(r, s, i, args, oc.error, &oc);
 	if (rc == 0)
 		rc = 1;
 out:
