@@ -109,8 +109,35 @@ test_expect_success 'the private state file is 0600 and holds what resume needs'
 	run=$(last_run) &&
 	f="$DOCKET_LEDGER/docket/runs/$run.json" &&
 	test "$(stat -c %a "$f")" = 600 &&
-	jtest "$f" "set([\"run\", \"salt\", \"session\", \"input\", \"steps\", \"workflow_hash\"]) <= set(v)" &&
-	jtest "$f" "v[\"steps\"][\"s5\"][\"n\"] == 5"
+	state_json "$run" st &&
+	jtest st "set([\"run\", \"salt\", \"session\", \"input\", \"steps\", \"workflow_hash\"]) <= set(v)" &&
+	jtest st "[v[\"steps\"][k][\"n\"] for k in (\"s1\", \"s2\", \"s3\", \"s4\", \"s5\")] == [1, 2, 3, 4, 5]" &&
+	head -n 1 "$f" >first && jtest first "\"salt\" in v and v[\"steps\"] == {}" &&
+	tail -n 1 "$f" >last && jtest last "\"salt\" not in v and list(v[\"steps\"]) == [\"s5\"]"
+'
+
+test_expect_success 'a state line cut short by a crash is ignored; that step runs again' '
+	rm -f effects && echo 4 >kill-at &&
+	docket run "$CHAIN" --session tenant_id=acme >out 2>&1
+	test $? = 137 &&
+	run=$(last_run) &&
+	printf "{\"steps\":{\"s4\":{\"n\":99" >>"$DOCKET_LEDGER/docket/runs/$run.json" &&
+	docket run --resume "$run" >out &&
+	printf "1\n2\n3\n4\n5\n" >want && test_cmp want effects &&
+	run_recs "$run" recs run.step &&
+	jtest recs "[r[\"body\"][\"output\"][\"n\"] for r in v] == [1, 2, 3, 4, 5]"
+'
+
+test_expect_success 'a state file written whole, without the journal, still resumes' '
+	rm -f effects && echo 3 >kill-at &&
+	docket run "$CHAIN" --session tenant_id=acme >out 2>&1
+	test $? = 137 &&
+	run=$(last_run) &&
+	state_json "$run" st &&
+	printf "%s" "$(cat st)" >"$DOCKET_LEDGER/docket/runs/$run.json" &&
+	docket run --resume "$run" >out &&
+	printf "1\n2\n3\n4\n5\n" >want && test_cmp want effects &&
+	state_json "$run" st && jtest st "v[\"steps\"][\"s5\"][\"n\"] == 5"
 '
 
 test_expect_success 'resume without the state file is refused with a reason' '

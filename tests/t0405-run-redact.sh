@@ -58,13 +58,14 @@ test_expect_success 'the private state file holds the full values, mode 0600' '
 	test "$(stat -c %a "$f")" = 600 &&
 	test "$(stat -c %a "$DOCKET_LEDGER/docket/runs")" = 700 &&
 	grep -q "$TOKEN" "$f" && grep -q "$PIN" "$f" &&
-	jtest "$f" "v[\"pending\"] and list(v[\"pending\"].values())[0][\"text\"] == \"$PIN\""
+	state_json "$(cat run)" st &&
+	jtest st "v[\"pending\"] and list(v[\"pending\"].values())[0][\"text\"] == \"$PIN\""
 '
 
 test_expect_success 'the digests prove the full values with the salt' '
-	f="$DOCKET_LEDGER/docket/runs/$(cat run).json" &&
+	state_json "$(cat run)" st &&
 	run_recs "$(cat run)" recs &&
-	python3 - "$f" <<-PY
+	python3 - st <<-PY
 	import hashlib, json, sys
 	st = json.load(open(sys.argv[1]))
 	recs = json.load(open("recs"))

@@ -52,3 +52,25 @@ run_json() {
 	test_expect_code "$_c" docket run --json "$@" >"$_o" || return 1
 	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run"])' "$_o"
 }
+
+# state_json RUN OUT: the run's private state file (JSON lines: a whole
+# state, then patches; docs/run.md) merged into one object in OUT.
+state_json() {
+	python3 - "$DOCKET_LEDGER/docket/runs/$1.json" >"$2" <<'PY'
+import json, sys
+acc = None
+data = open(sys.argv[1]).read()
+lines = data.split("\n")[:-1] if "\n" in data else [data]
+for line in lines:
+    v = json.loads(line)
+    if acc is None or "salt" in v:
+        acc = v
+        continue
+    for k, x in v.items():
+        if k in ("steps", "pending", "budget_levels") and isinstance(acc.get(k), dict):
+            acc[k].update(x)
+        else:
+            acc[k] = x
+json.dump(acc, sys.stdout)
+PY
+}
