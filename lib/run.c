@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -331,6 +332,48 @@ static int state_load(json_t **out, struct dk_ledger *l, const char *run)
 		                    "that started it",
 		                    path);
 	return 0;
+}
+
+/*
+ * One process at a time runs a given run: GITDIR/docket/runs/RUN.lock,
+ * flock()ed for as long as the run executes (the kernel drops it when the
+ * process dies, so a crash leaves nothing to clean up). Without it, a
+ * --resume started while the run is still going would run its next step
+ * a second time.
+ */
+static int run_lock(int *fd, struct dk_ledger *l, const char *run)
+{
+	char path[PATH_MAX], lock[PATH_MAX + 8];
+	size_t n;
+	int rc;
+
+	*fd = -1;
+	if ((rc = state_path(path, sizeof(path), l, run, 1)) < 0)
+		return rc;
+	n = strlen(path) - strlen(".json");
+	snprintf(lock, sizeof(lock), "%.*s.lock", (int)n, path);
+	*fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd < 0)
+		return dk_error_set_errno(DK_EIO, "cannot open %s", lock);
+	if (flock(*fd, LOCK_EX | LOCK_NB) < 0) {
+		int busy = errno == EWOULDBLOCK;
+
+		close(*fd);
+		*fd = -1;
+		if (busy)
+			return dk_error_set(DK_ELOCKED,
+			                    "run %s is being run by another "
+			                    "process right now",
+			                    run);
+		return dk_error_set_errno(DK_EIO, "cannot lock %s", lock);
+	}
+	return 0;
+}
+
+static void run_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
 }
 
 /* --- appending ------------------------------------------------------- */
@@ -1340,7 +1383,7 @@ int dk_run_start(struct dk_run_result *res, struct dk_ledger *l,
 	char hex[33];
 	json_t *body, *keys;
 	size_t i;
-	int rc;
+	int rc, lockfd = -1;
 
 	memset(res, 0, sizeof(*res));
 	memset(&r, 0, sizeof(r));
@@ -1360,6 +1403,8 @@ int dk_run_start(struct dk_run_result *res, struct dk_ledger *l,
 	r.wf = wf;
 	r.actor = opts && opts->actor ? opts->actor : "docket";
 	r.res = res;
+	if ((rc = run_lock(&lockfd, l, r.id)) < 0)
+		return rc;
 	r.session = json_deep_copy(session);
 	r.input = json_deep_copy(input ? input : json_object());
 	r.steps = json_object();
@@ -1387,12 +1432,14 @@ int dk_run_start(struct dk_run_result *res, struct dk_ledger *l,
 	if ((rc = state_save(&r)) < 0 ||
 	    (rc = append(&r, "run.started", body, &r.started_seq)) < 0) {
 		run_free(&r);
+		run_unlock(lockfd);
 		return rc;
 	}
 	res->started_seq = r.started_seq;
 	if ((rc = state_save(&r)) == 0)
 		rc = execute(&r);
 	run_free(&r);
+	run_unlock(lockfd);
 	return rc;
 }
 
@@ -1486,9 +1533,34 @@ int dk_run_workflow_file(char **out, struct dk_ledger *l, const char *run)
 	return *out ? 0 : dk_error_set(DK_ENOTFOUND, "run names no file");
 }
 
+static int resume_locked(struct dk_run_result *res, struct dk_ledger *l,
+                         const struct dk_workflow *wf, const char *run,
+                         const struct dk_run_opts *opts);
+
 int dk_run_resume(struct dk_run_result *res, struct dk_ledger *l,
                   const struct dk_workflow *wf, const char *run,
                   const struct dk_run_opts *opts)
+{
+	json_t *recs = NULL;
+	int rc, lockfd;
+
+	memset(res, 0, sizeof(*res));
+	/* the run must exist (its id is then safe in a path) */
+	if ((rc = dk_run_records(&recs, NULL, l, run)) < 0)
+		return rc;
+	json_decref(recs);
+	if ((rc = run_lock(&lockfd, l, run)) < 0)
+		return rc;
+	rc = resume_locked(res, l, wf, run, opts);
+	run_unlock(lockfd);
+	return rc;
+}
+
+/* The records are read again under the lock: another process may have
+ * run steps since. */
+static int resume_locked(struct dk_run_result *res, struct dk_ledger *l,
+                         const struct dk_workflow *wf, const char *run,
+                         const struct dk_run_opts *opts)
 {
 	struct run r;
 	json_t *recs = NULL, *st = NULL, *rec, *started;
