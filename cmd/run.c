@@ -178,6 +178,15 @@ int cmd_run(struct dk_cmd_ctx *ctx)
 		dk_cmd_errorf(ctx, "usage: docket run %s", ctx->cmd->synopsis);
 		return DK_EXIT_USAGE;
 	}
+	if (resume && (dk_opt_count(&ctx->opts, "session") ||
+	               dk_opt_count(&ctx->opts, "input") ||
+	               dk_opt_str(&ctx->opts, "session-file") ||
+	               dk_opt_str(&ctx->opts, "input-file"))) {
+		dk_cmd_errorf(ctx, "--resume continues with the session and "
+		                   "input the run started with; give no "
+		                   "--session or --input");
+		return DK_EXIT_USAGE;
+	}
 	if (resume) {
 		if (!strncmp(resume, "agent-run://", 12))
 			resume += 12;
