@@ -154,4 +154,44 @@ test_expect_success 'resume without the state file is refused with a reason' '
 	ledger_ok
 '
 
+test_expect_success '--resume takes no --session or --input' '
+	run=$(last_run) &&
+	test_expect_code 2 docket run --resume "$run" --input x=y 2>err &&
+	grep -q "give no --session or --input" err
+'
+
+test_expect_success '--resume of a run another process is running is refused (exit 5)' '
+	cat >wait.yaml <<-EOF &&
+	name: test.run.wait
+	version: 1
+	session:
+	  require: [tenant_id]
+	capabilities:
+	  t.wait:
+	    kind: exec
+	    description: Waits for the file go.
+	    argv: [$RUNWF/tools/tool.sh, wait]
+	    env: [RUN_DIR]
+	    timeout_ms: 40000
+	    risk: low
+	steps:
+	  - key: w
+	    capability: t.wait
+	EOF
+	rm -f effects go &&
+	{ docket run wait.yaml --session tenant_id=acme >bg.out 2>&1; echo $? >bg.rc; } &
+	i=0 &&
+	while ! grep -q wait effects 2>/dev/null && [ $i -lt 300 ]; do
+		sleep 0.1; i=$((i + 1))
+	done &&
+	run=$(last_run) &&
+	test_expect_code 5 docket run --resume "$run" 2>err &&
+	grep -q "run $run is being run by another process" err &&
+	touch go && wait &&
+	test "$(cat bg.rc)" = 0 &&
+	test "$(cat effects)" = wait &&
+	run_recs "$run" recs run.step && jtest recs "len(v) == 1" &&
+	ledger_ok
+'
+
 test_done

@@ -13,6 +13,8 @@
 #   hang    sleep far past any timeout
 #   big     print 100 MB
 #   fail    complain on stderr and exit 3
+#   wait    append "wait" to $RUN_DIR/effects, then wait (at most 30 s)
+#           for the file $RUN_DIR/go and print {}
 set -u
 in=$(cat)
 num() { printf '%s' "$in" | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
@@ -35,6 +37,15 @@ secret) printf '{"pin": "PIN-OUTPUTSECRET-42", "public": "visible"}\n' ;;
 badjson) printf '{"answer": tru\n' ;;
 hang) exec sleep 60 ;;
 big) head -c 104857600 /dev/zero ;;
+wait)
+	echo wait >>"$RUN_DIR/effects"
+	i=0
+	while [ ! -f "$RUN_DIR/go" ] && [ $i -lt 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo '{}'
+	;;
 fail)
 	echo "tool.sh: something broke" >&2
 	exit 3
