@@ -261,6 +261,20 @@ static int state_save(struct run *r)
 		return dk_error_set_errno(DK_EIO, "cannot write %s", tmp);
 	if (fresh && rename(tmp, path) < 0)
 		return dk_error_set_errno(DK_EIO, "cannot rename %s", tmp);
+	if (fresh && dk_ledger_fsync_enabled(r->l)) {
+		/* the new name must be durable before run.started is */
+		char *slash = strrchr(path, '/');
+		int dfd;
+
+		*slash = '\0';
+		dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		rc = dfd < 0 || fsync(dfd) < 0;
+		if (dfd >= 0)
+			close(dfd);
+		if (rc)
+			return dk_error_set_errno(DK_EIO, "cannot sync %s",
+			                          path);
+	}
 	/* what is on disk now: the same objects, by reference */
 	json_decref(r->saved);
 	r->saved = json_pack("{s:o, s:o}", "steps", json_copy(r->steps),
