@@ -201,7 +201,7 @@ static int state_save(struct run *r)
 	int fd, rc, whole = !r->saved, fresh = 0, newline = 0;
 	struct stat sb;
 
-	if ((rc = state_path(path, sizeof(path), r->l, r->id, 1)) < 0)
+	if ((rc = state_path(path, sizeof(path), r->l, r->id, whole)) < 0)
 		return rc;
 	if (whole) {
 		st = json_pack(
