@@ -1174,6 +1174,16 @@ static int capability_step(struct run *r, const struct dk_step *s, size_t i,
 	rc = append(r, "run.step", b, NULL);
 	if (rc == 0)
 		r->res->steps_recorded++;
+	if (rc == DK_EFULL) {
+		/* an output under the tool's cap can still be over the
+		 * ledger's record size: a failed step, not a broken run */
+		snprintf(oc.error, sizeof(oc.error),
+		         "the step's evidence is too large for the ledger: %s",
+		         dk_error_last());
+		json_decref(oc.output);
+		oc.output = NULL;
+		goto failed;
+	}
 	goto out;
 failed:
 	rc = record_failed_call(r, s, i, args, oc.error, &oc);
