@@ -48,6 +48,31 @@ test_expect_success 'a tool printing 100 MB is cut off at the cap: failed step' 
 	test $(git -C "$DOCKET_LEDGER" cat-file --batch-all-objects --batch-check | awk "{ if (\$3 > m) m = \$3 } END { print m }") -lt 100000
 '
 
+test_expect_success 'output under the tool cap but over the record size: failed step' '
+	cat >fat.yaml <<-EOF &&
+	name: test.run.fat
+	version: 1
+	session:
+	  require: [tenant_id]
+	capabilities:
+	  t.fat:
+	    kind: exec
+	    description: Prints 5 MB of valid JSON.
+	    argv: [$RUNWF/tools/tool.sh, fat]
+	    max_output_bytes: 8000000
+	    risk: low
+	steps:
+	  - key: fat
+	    capability: t.fat
+	EOF
+	run=$(run_json out 23 fat.yaml --session tenant_id=acme) &&
+	run_recs "$run" recs run.step &&
+	jtest recs "v[0][\"body\"][\"status\"] == \"failed\" and \"too large for the ledger\" in v[0][\"body\"][\"error\"]" &&
+	jtest recs "\"output\" not in v[0][\"body\"]" &&
+	run_recs "$run" fin run.finished &&
+	jtest fin "v[0][\"body\"][\"status\"] == \"failed\""
+'
+
 test_expect_success 'a tool exiting non-zero: failed step with its stderr' '
 	fault fail 23 &&
 	jtest step "v[\"body\"][\"error\"] == \"tool exited with status 3\"" &&

@@ -12,6 +12,7 @@
 #   badjson print something that is not JSON
 #   hang    sleep far past any timeout
 #   big     print 100 MB
+#   fat     print a valid JSON object of 5 MB
 #   fail    complain on stderr and exit 3
 #   wait    append "wait" to $RUN_DIR/effects, then wait (at most 30 s)
 #           for the file $RUN_DIR/go and print {}
@@ -37,6 +38,11 @@ secret) printf '{"pin": "PIN-OUTPUTSECRET-42", "public": "visible"}\n' ;;
 badjson) printf '{"answer": tru\n' ;;
 hang) exec sleep 60 ;;
 big) head -c 104857600 /dev/zero ;;
+fat)
+	printf '{"fat": "'
+	head -c 5000000 /dev/zero | tr '\0' a
+	printf '"}\n'
+	;;
 wait)
 	echo wait >>"$RUN_DIR/effects"
 	i=0
