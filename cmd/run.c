@@ -96,6 +96,34 @@ static json_t *gather(struct dk_cmd_ctx *ctx, const char *name,
 	return obj;
 }
 
+/* After a refused input: point at a KEY=VALUE pair that gave a string
+ * where the schema wanted another type. */
+static void typed_hint(struct dk_cmd_ctx *ctx, const char *msg)
+{
+	const char *const *pairs;
+	int n, i;
+
+	pairs = dk_opt_list(&ctx->opts, "input", &n);
+	for (i = 0; i < n; i++) {
+		const char *eq = strchr(pairs[i], '=');
+		char want[300];
+
+		if (!eq || eq == pairs[i] || eq[-1] == ':')
+			continue;
+		snprintf(want, sizeof(want), "$.%.*s: expected",
+		         (int)(eq - pairs[i]), pairs[i]);
+		if (strstr(msg, want) && strstr(msg, "got a string")) {
+			fprintf(stderr,
+			        "hint: --input %.*s=... gives a string; "
+			        "--input %.*s:=JSON gives a number, boolean, "
+			        "array or object\n",
+			        (int)(eq - pairs[i]), pairs[i],
+			        (int)(eq - pairs[i]), pairs[i]);
+			return;
+		}
+	}
+}
+
 static int exit_for(enum dk_run_status st)
 {
 	switch (st) {
@@ -222,8 +250,15 @@ int cmd_run(struct dk_cmd_ctx *ctx)
 	json_decref(input);
 	dk_workflow_free(wf);
 	free(file);
-	if (rc < 0)
-		return dk_cmd_error(ctx, rc);
+	if (rc < 0) {
+		char msg[1024];
+
+		snprintf(msg, sizeof(msg), "%s", dk_error_last());
+		rc = dk_cmd_error(ctx, rc);
+		if (!resume && rc == DK_EXIT_INVALID)
+			typed_hint(ctx, msg);
+		return rc;
+	}
 	report(ctx, &res);
 	return exit_for(res.status);
 }

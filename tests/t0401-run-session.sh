@@ -63,6 +63,15 @@ test_expect_success 'input failing the input schema is refused (exit 6)' '
 	head_is "$(cat head0)" && no_state
 '
 
+test_expect_success 'KEY=VALUE where a number is wanted: refused with a hint at KEY:=' '
+	test_expect_code 6 docket run "$COMMERCE/refunds.yaml" $S1 \
+		--input order_id=ORD-1002 --input amount_cents=1000 \
+		--input message=x 2>err &&
+	grep -q "amount_cents: expected integer, got a string" err &&
+	grep -q "^hint: --input amount_cents=... gives a string; --input amount_cents:=JSON" err &&
+	head_is "$(cat head0)"
+'
+
 test_expect_success 'a workflow that does not lint is refused (exit 6)' '
 	test_expect_code 6 docket run "$SRC/tests/workflows/invalid/action-method-invalid.yaml" \
 		--session tenant_id=acme 2>err &&
