@@ -33,7 +33,8 @@ endif
 LIB_SRC = $(sort $(wildcard lib/*.c))
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 # Objects every executable links (the table, parsing, the dispatcher).
-CMD_CORE = cmd/main.c cmd/commands.c cmd/parse-options.c
+CMD_CORE = cmd/main.c cmd/commands.c cmd/parse-options.c \
+	cmd/complete-static.c
 # Helpers in an archive: linked only into commands that use them.
 CMD_HELP_SRC = cmd/run-command.c $(wildcard cmd/util-*.c) cmd/setup.c
 CMD_SRC = $(filter-out $(CMD_CORE) $(CMD_HELP_SRC),$(wildcard cmd/*.c))
@@ -91,7 +92,15 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libdocket.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libdocket.a $(LIBS)
 
-tests-build: all $(UNIT_BINS) $(HELPER_BINS)
+man: all
+	@python3 tools/mkman.py $(BUILD)/bin/docket $(BUILD)/man
+
+$(BUILD)/tests/powerloss.so: tests/powerloss/powerloss.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -fPIC -shared -Wall -Wextra -Werror \
+		-Wno-format-truncation -o $@ $< -ldl
+
+tests-build: all man $(UNIT_BINS) $(HELPER_BINS) $(BUILD)/tests/powerloss.so
 
 check: tests-build
 	@DOCKET_BUILD=$(abspath $(BUILD)) tests/run.sh
@@ -109,23 +118,28 @@ format:
 	clang-format -i $(wildcard lib/*.[ch] cmd/*.[ch] tests/unit/*.c \
 		tests/helpers/*.c bench/*.c)
 
-install: all
+install: all man
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/docket
 	install -m 755 $(BUILD)/bin/docket $(DESTDIR)$(PREFIX)/bin/docket
 	install -m 755 $(CMD_BINS) $(DESTDIR)$(PREFIX)/libexec/docket/
-	if ls docs/*.[15] >/dev/null 2>&1; then \
-		install -d $(DESTDIR)$(PREFIX)/share/man/man1 \
-			$(DESTDIR)$(PREFIX)/share/man/man5; \
-		for m in docs/*.1; do [ -f "$$m" ] && install -m 644 "$$m" \
-			$(DESTDIR)$(PREFIX)/share/man/man1/; done; \
-		for m in docs/*.5; do [ -f "$$m" ] && install -m 644 "$$m" \
-			$(DESTDIR)$(PREFIX)/share/man/man5/; done; \
-	fi; true
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 644 $(BUILD)/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 $(BUILD)/man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 644 completions/docket.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/docket
+	install -m 644 completions/_docket \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_docket
+	install -m 644 completions/docket.fish \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/docket.fish
 
 clean:
 	rm -rf build
 
-.PHONY: all check asan bench demo format install clean tests-build
+.PHONY: all check asan bench demo format install clean tests-build man
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -77,6 +77,19 @@ for n in $SIZES; do
 	DOCKET_LEDGER=$WORK/L docket verify -q || echo "  !! verify failed after appends"
 	eval "rate_$n=$off"
 done
+if command -v perf >/dev/null 2>&1 &&
+	perf stat -e instructions:u true >/dev/null 2>&1; then
+	# instruction counts do not depend on what else the machine is doing
+	ins() {
+		perf stat -x, -e instructions:u,instructions:k -r 20 "$@" 2>&1 >/dev/null |
+			awk -F, '/instructions/ {s += $1} END {printf "%.2f", s / 1e6}'
+	}
+	gen 1000
+	rm -rf "$WORK/I" && cp -a "$CACHE/gen-1000" "$WORK/I"
+	fi_floor=$(ins floor-libgit2)
+	fi_note=$(DOCKET_LEDGER=$WORK/I DOCKET_FSYNC=0 ins "$B/libexec/docket/docket-note" x)
+	echo "  instructions per process (user+kernel, millions): floor $fi_floor, docket-note $fi_note, above the floor $(echo "$fi_note $fi_floor" | awk '{printf "%.2f", $1 - $2}')"
+fi
 if [ -n "${rate_1000:-}" ] && [ -n "${rate_1000000:-}" ]; then
 	echo "  per-append cost at 1M vs 1k (no fsync): $(ratio "$rate_1000" "$rate_1000000")  (target within 1.20x)"
 fi

@@ -106,6 +106,10 @@ DK_DECLARE_CMD(approve);
 DK_DECLARE_CMD(dispatch);
 DK_DECLARE_CMD(status);
 DK_DECLARE_CMD(policy);
+DK_DECLARE_CMD(complete);
+
+/* `docket __complete WORD...` (cmd/complete-static.c). */
+int dk_complete_words(const char *execdir, char **words, int n);
 
 /* Weak: defined in cmd/setup.c, linked only into ledger commands. */
 int dk_cmd_setup_ledger(struct dk_cmd_ctx *ctx) __attribute__((weak));

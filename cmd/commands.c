@@ -99,6 +99,11 @@ static const struct dk_option explain_options[] = {
 	END_OPT,
 };
 
+static const struct dk_option complete_options[] = {
+	LEDGER_OPT,
+	END_OPT,
+};
+
 const struct dk_command dk_commands[] = {
 	{ "init", cmd_init, DK_NO_LEDGER_OPT, "create a ledger",
 	  "[--json] [--admin NAME --key FILE.pub]... [--policy FILE] "
@@ -116,7 +121,7 @@ const struct dk_command dk_commands[] = {
 	{ "head", cmd_head, DK_NEED_LEDGER,
 	  "print the current head, for an auditor to save",
 	  "[--json] [--ledger DIR]", head_options, DK_COMPLETE_NONE },
-	{ "verify", cmd_verify, DK_NEED_LEDGER,
+	{ "verify", cmd_verify, 0,
 	  "check the hash chain and the git history",
 	  "[--json] [-q] [--anchor SEQ:HASH]... [--ledger DIR]",
 	  verify_options, DK_COMPLETE_NONE },
@@ -134,6 +139,11 @@ const struct dk_command dk_commands[] = {
 	  "show a run's timeline: steps, evidence, gates, budget",
 	  "[--json] [--format text|json|dot] [--ledger DIR] RUN|HANDLE",
 	  explain_options, DK_COMPLETE_RUN },
+	{ "complete", cmd_complete, DK_NEED_LEDGER | DK_HIDDEN,
+	  "completion values from the ledger (for the shell scripts)",
+	  "[--ledger DIR] runs|proposals|types [PREFIX] | actions WORKFLOW "
+	  "[PREFIX]",
+	  complete_options, DK_COMPLETE_NONE },
 	{ NULL, NULL, 0, NULL, NULL, NULL, DK_COMPLETE_NONE },
 };
 

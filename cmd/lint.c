@@ -51,7 +51,7 @@ static int walk(struct files *f, const char *dir, int depth)
 {
 	DIR *d;
 	struct dirent *e;
-	struct files here = { 0 };
+	struct files here = {0};
 	size_t i;
 	int rc = 0;
 
@@ -66,8 +66,8 @@ static int walk(struct files *f, const char *dir, int depth)
 		if (e->d_name[0] == '.')
 			continue;
 		if (asprintf(&p, "%s%s%s", dir,
-			     dir[strlen(dir) - 1] == '/' ? "" : "/",
-			     e->d_name) < 0) {
+		             dir[strlen(dir) - 1] == '/' ? "" : "/",
+		             e->d_name) < 0) {
 			rc = -1;
 			break;
 		}
@@ -97,7 +97,7 @@ static int walk(struct files *f, const char *dir, int depth)
 }
 
 static int lint_one(struct dk_cmd_ctx *ctx, const char *path, int quiet,
-		    int hash)
+                    int hash)
 {
 	struct dk_diags d = DK_DIAGS_INIT;
 	struct dk_workflow *wf = NULL;
@@ -109,11 +109,12 @@ static int lint_one(struct dk_cmd_ctx *ctx, const char *path, int quiet,
 		if (d.n) {
 			for (i = 0; i < d.n; i++)
 				fprintf(stderr, "%s:%d:%d: %s\n", path,
-					d.v[i].line, d.v[i].col, d.v[i].msg);
+				        d.v[i].line, d.v[i].col, d.v[i].msg);
 			if (d.dropped)
-				fprintf(stderr, "%s: %zu more errors not "
-						"shown\n",
-					path, d.dropped);
+				fprintf(stderr,
+				        "%s: %zu more errors not "
+				        "shown\n",
+				        path, d.dropped);
 		} else {
 			dk_cmd_errorf(ctx, "%s", dk_error_last());
 		}
@@ -134,7 +135,7 @@ static int lint_one(struct dk_cmd_ctx *ctx, const char *path, int quiet,
 
 int cmd_lint(struct dk_cmd_ctx *ctx)
 {
-	struct files f = { 0 };
+	struct files f = {0};
 	int quiet = dk_opt_count(&ctx->opts, "quiet") > 0;
 	int hash = dk_opt_count(&ctx->opts, "hash") > 0;
 	int i, bad = 0;

@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef DOCKET_VERSION
@@ -101,6 +102,31 @@ static int levenshtein(const char *a, const char *b)
 	return d[la][lb];
 }
 
+/* On a terminal, `docket help CMD` is the man page, found beside the
+ * installed program first; without man or the page, the usage. */
+static void show_man(const char *name)
+{
+	char dir[PATH_MAX], page[128], manpath[PATH_MAX + 64];
+	const char *old = getenv("MANPATH");
+
+	if (exec_dir(dir, sizeof(dir)) < 0)
+		return;
+	snprintf(manpath, sizeof(manpath), "%s/../../share/man:%s", dir,
+		 old ? old : "");
+	setenv("MANPATH", manpath, 1);
+	snprintf(page, sizeof(page), "docket-%s", name);
+	if (fork() == 0) {
+		execlp("man", "man", page, (char *)NULL);
+		_exit(127);
+	} else {
+		int st = 0;
+
+		wait(&st);
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			exit(DK_EXIT_OK);
+	}
+}
+
 static int dispatch(int argc, char **argv)
 {
 	const struct dk_command *cmd = dk_command_find(argv[0]);
@@ -174,6 +200,13 @@ int main(int argc, char **argv)
 		printf("%s\n", realpath(dir, real) ? real : dir);
 		return DK_EXIT_OK;
 	}
+	if (!strcmp(argv[1], "__complete")) {
+		char dir[PATH_MAX];
+
+		if (exec_dir(dir, sizeof(dir)) < 0)
+			return DK_EXIT_FAILURE;
+		return dk_complete_words(dir, argv + 2, argc - 2);
+	}
 	if (!strcmp(argv[1], "help")) {
 		if (argc < 3) {
 			main_usage(stdout);
@@ -185,6 +218,8 @@ int main(int argc, char **argv)
 			        argv[2]);
 			return DK_EXIT_USAGE;
 		}
+		if (isatty(1))
+			show_man(cmd->name);
 		dk_usage(stdout, cmd);
 		return DK_EXIT_OK;
 	}

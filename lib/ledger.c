@@ -1,6 +1,7 @@
 #include "ledger.h"
 #include "error.h"
 #include "pack.h"
+#include "tree.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -451,40 +452,6 @@ static int read_blob_record(struct dk_record **out, struct dk_ledger *l,
 	return rc;
 }
 
-/* A raw tree entry: "MODE NAME\0" and a 20-byte id. */
-struct tent {
-	unsigned mode;
-	const char *name;
-	size_t namelen;
-	const unsigned char *id;
-};
-
-static int tree_next(struct tent *e, const unsigned char **p,
-                     const unsigned char *end)
-{
-	const unsigned char *q = *p, *sp, *nul;
-
-	if (q >= end)
-		return 0;
-	sp = memchr(q, ' ', (size_t)(end - q));
-	if (!sp)
-		return -1;
-	nul = memchr(sp, '\0', (size_t)(end - sp));
-	if (!nul || nul + 21 > end)
-		return -1;
-	e->mode = 0;
-	for (; q < sp; q++) {
-		if (*q < '0' || *q > '7')
-			return -1;
-		e->mode = e->mode * 8 + (unsigned)(*q - '0');
-	}
-	e->name = (const char *)sp + 1;
-	e->namelen = (size_t)(nul - sp - 1);
-	e->id = nul + 1;
-	*p = nul + 21;
-	return 1;
-}
-
 static int read_raw(unsigned char **out, size_t *len, struct dk_ledger *l,
                     const git_oid *id, git_object_t want)
 {
@@ -534,7 +501,7 @@ static int load_head(struct dk_ledger *l)
 	git_commit_free(commit);
 	for (i = 0; i < LEVELS; i++) {
 		const unsigned char *p, *end;
-		struct tent e, last = {0, NULL, 0, NULL};
+		struct dk_tent e, last = { 0, NULL, 0, NULL };
 		int n = 0, k;
 
 		if ((rc = read_raw(&l->raw[i], &l->rawlen[i], l, &id,
@@ -542,7 +509,7 @@ static int load_head(struct dk_ledger *l)
 			goto fail;
 		p = l->raw[i];
 		end = p + l->rawlen[i];
-		while ((k = tree_next(&e, &p, end)) > 0) {
+		while ((k = dk_tree_next(&e, &p, end)) > 0) {
 			last = e;
 			n++;
 		}
@@ -697,7 +664,7 @@ static int find_cb(const struct dk_record *r, void *payload)
 int dk_ledger_find_hash(struct dk_record **out, struct dk_ledger *l,
                         const char *hex)
 {
-	struct find_state st = {hex, strlen(hex), NULL, 0};
+	struct find_state st = { hex, strlen(hex), NULL, 0 };
 	int rc;
 
 	*out = NULL;
@@ -804,62 +771,6 @@ static void clean_ident(char *out, size_t outsz, const char *in)
 		snprintf(out, outsz, "docket");
 }
 
-static int name_cmp(const char *a, size_t al, unsigned am, const char *b,
-                    size_t bl, unsigned bm)
-{
-	size_t len = al < bl ? al : bl;
-	int c = memcmp(a, b, len);
-	unsigned char c1, c2;
-
-	if (c)
-		return c;
-	c1 = al > len ? (unsigned char)a[len] : (am == 040000 ? '/' : 0);
-	c2 = bl > len ? (unsigned char)b[len] : (bm == 040000 ? '/' : 0);
-	return c1 < c2 ? -1 : c1 > c2;
-}
-
-/* base (may be NULL) with entry name set to id; git's tree order. */
-static int tree_with(unsigned char **out, size_t *outlen,
-                     const unsigned char *base, size_t baselen,
-                     const char *name, unsigned mode,
-                     const unsigned char id[20])
-{
-	const unsigned char *p = base, *end = base + baselen;
-	size_t nl = strlen(name), cap = baselen + nl + 32, o = 0;
-	unsigned char *buf = malloc(cap);
-	struct tent e;
-	int placed = 0, k;
-
-	if (!buf)
-		return dk_error_set(DK_ERROR, "out of memory");
-#define EMIT(m, nm, nlen, eid)                                                 \
-	do {                                                                   \
-		o += (size_t)snprintf((char *)buf + o, cap - o, "%o ", (m));   \
-		memcpy(buf + o, (nm), (nlen));                                 \
-		o += (nlen);                                                   \
-		buf[o++] = '\0';                                               \
-		memcpy(buf + o, (eid), 20);                                    \
-		o += 20;                                                       \
-	} while (0)
-	while (base && (k = tree_next(&e, &p, end)) > 0) {
-		int c = name_cmp(e.name, e.namelen, e.mode, name, nl, mode);
-
-		if (!placed && c >= 0) {
-			EMIT(mode, name, nl, id);
-			placed = 1;
-			if (c == 0)
-				continue;
-		}
-		EMIT(e.mode, e.name, e.namelen, e.id);
-	}
-	if (!placed)
-		EMIT(mode, name, nl, id);
-#undef EMIT
-	*out = buf;
-	*outlen = o;
-	return 0;
-}
-
 struct built {
 	unsigned char *raw[LEVELS];
 	size_t len[LEVELS];
@@ -908,8 +819,9 @@ static int write_commit(struct built *b, struct dk_ledger *l, int genesis,
 			base = l->raw[i];
 			baselen = l->rawlen[i];
 		}
-		rc = tree_with(&b->raw[i], &b->len[i], base, baselen, comps[i],
-		               i == LEVELS - 1 ? 0100644u : 040000u, child);
+		rc = dk_tree_with(&b->raw[i], &b->len[i], base, baselen,
+		                  comps[i],
+		                  i == LEVELS - 1 ? 0100644u : 040000u, child);
 		if (rc < 0)
 			return rc;
 		o->type = DK_OBJ_TREE;
@@ -1212,6 +1124,53 @@ static int dir_is_empty(const char *path)
 	return names == 0;
 }
 
+static int sync_cb(const char *p, const struct stat *sb, int flag,
+                   struct FTW *ftw)
+{
+	int fd;
+
+	(void)sb;
+	(void)ftw;
+	if (flag != FTW_F && flag != FTW_D && flag != FTW_DP)
+		return 0;
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fsync(fd) < 0) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Everything git_repository_init wrote, and the new directory's entry in
+ * its parent, made durable. */
+static int sync_tree(const char *path)
+{
+	char parent[PATH_MAX], *slash;
+	int fd;
+
+	if (nftw(path, sync_cb, 16, FTW_PHYS | FTW_DEPTH) != 0)
+		return dk_error_set_errno(DK_EIO, "cannot fsync %s", path);
+	snprintf(parent, sizeof(parent), "%s", path);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	else if (slash)
+		slash[1] = '\0';
+	else
+		snprintf(parent, sizeof(parent), ".");
+	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return dk_error_set_errno(DK_EIO, "cannot fsync %s", parent);
+	}
+	close(fd);
+	return 0;
+}
+
 int dk_ledger_init(struct dk_ledger **out, const char *path,
                    const struct dk_init_opts *opts)
 {
@@ -1274,6 +1233,8 @@ int dk_ledger_init(struct dk_ledger **out, const char *path,
 	json_decref(body);
 	body = NULL;
 	if (rc < 0)
+		goto fail;
+	if (l->sync != SYNC_NONE && (rc = sync_tree(path)) < 0)
 		goto fail;
 	l->format = DK_FORMAT_VERSION;
 	*out = l;

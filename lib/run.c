@@ -1,5 +1,6 @@
 #include "run.h"
 #include "error.h"
+#include "handle.h"
 #include "http.h"
 #include "proc.h"
 #include "redact.h"
@@ -141,6 +142,9 @@ static int state_path(char *out, size_t outsz, struct dk_ledger *l,
 {
 	char dir[PATH_MAX];
 
+	if (!dk_id_valid(run))
+		return dk_error_set(DK_EINVALID,
+		                    "'%.80s' is not a valid run id", run);
 	snprintf(dir, sizeof(dir), "%s/docket", dk_ledger_gitdir(l));
 	if (mkdirs && mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return dk_error_set_errno(DK_EIO, "cannot create %s", dir);
@@ -1594,6 +1598,11 @@ static int resume_locked(struct dk_run_result *res, struct dk_ledger *l,
 
 	memset(res, 0, sizeof(*res));
 	memset(&r, 0, sizeof(r));
+	if (!dk_id_valid(run))
+		return dk_error_set(DK_EINVALID,
+		                    "'%.80s' is not a valid run id (1-64 of "
+		                    "a-z, 0-9, -)",
+		                    run);
 	if ((rc = dk_run_records(&recs, NULL, l, run)) < 0)
 		return rc;
 	started = json_object_get(json_array_get(recs, 0), "body");

@@ -9,13 +9,13 @@
 #include <string.h>
 
 const char *const dk_schema_keywords[] = {
-	"type",	     "properties", "required",	"additionalProperties",
-	"items",     "enum",	   "minimum",	"maximum",
-	"minLength", "maxLength",  "maxItems",	"pattern",
-	"description",
+    "type",        "properties", "required", "additionalProperties",
+    "items",       "enum",       "minimum",  "maximum",
+    "minLength",   "maxLength",  "maxItems", "pattern",
+    "description",
 };
 const size_t dk_schema_nkeywords =
-	sizeof(dk_schema_keywords) / sizeof(dk_schema_keywords[0]);
+    sizeof(dk_schema_keywords) / sizeof(dk_schema_keywords[0]);
 
 int dk_schema_is_keyword(const char *key)
 {
@@ -59,7 +59,8 @@ static int type_is(const char *t, const json_t *v)
 	if (!strcmp(t, "integer"))
 		return json_is_integer(v) ||
 		       (json_is_real(v) &&
-			json_real_value(v) == (double)(long long)json_real_value(v));
+		        json_real_value(v) ==
+		            (double)(long long)json_real_value(v));
 	if (!strcmp(t, "number"))
 		return json_is_number(v);
 	if (!strcmp(t, "boolean"))
@@ -79,8 +80,7 @@ static size_t utf8_len(const char *s)
 	return n;
 }
 
-static int fail(const char *path, const char *fmt, const char *a,
-		const char *b)
+static int fail(const char *path, const char *fmt, const char *a, const char *b)
 {
 	char msg[512];
 
@@ -110,7 +110,7 @@ static int check_type(const json_t *s, const json_t *v, const char *path)
 				return 0;
 			size_t l = strlen(want);
 			snprintf(want + l, sizeof(want) - l, "%s%s",
-				 i ? " or " : "", json_string_value(x));
+			         i ? " or " : "", json_string_value(x));
 		}
 	}
 	return fail(path, "expected %s, got %s", want, kind(v));
@@ -131,7 +131,7 @@ static int check_object(const json_t *s, const json_t *v, const char *path)
 	{
 		if (!json_object_get(v, json_string_value(x)))
 			return fail(path, "missing required property \"%s\"%s",
-				    json_string_value(x), "");
+			            json_string_value(x), "");
 	}
 	json_object_foreach((json_t *)v, k, x)
 	{
@@ -142,7 +142,7 @@ static int check_object(const json_t *s, const json_t *v, const char *path)
 				return rc;
 		} else if (json_is_false(addl)) {
 			return fail(path, "unexpected property \"%s\"%s", k,
-				    "");
+			            "");
 		}
 	}
 	return 0;
@@ -159,26 +159,26 @@ static int check_string(const json_t *s, const json_t *v, const char *path)
 
 	if (mx && len > (size_t)json_integer_value(mx)) {
 		snprintf(n, sizeof(n), "%lld",
-			 (long long)json_integer_value(mx));
+		         (long long)json_integer_value(mx));
 		return fail(path, "expected at most %s characters%s", n, "");
 	}
 	if (mn && len < (size_t)json_integer_value(mn)) {
 		snprintf(n, sizeof(n), "%lld",
-			 (long long)json_integer_value(mn));
+		         (long long)json_integer_value(mn));
 		return fail(path, "expected at least %s characters%s", n, "");
 	}
 	if (pat) {
 		regex_t re;
 		int m;
 		if (regcomp(&re, json_string_value(pat),
-			    REG_EXTENDED | REG_NOSUB))
+		            REG_EXTENDED | REG_NOSUB))
 			return fail(path, "invalid pattern %s%s",
-				    json_string_value(pat), "");
+			            json_string_value(pat), "");
 		m = regexec(&re, str, 0, NULL, 0);
 		regfree(&re);
 		if (m)
 			return fail(path, "expected a string matching %s%s",
-				    json_string_value(pat), "");
+			            json_string_value(pat), "");
 	}
 	return 0;
 }
@@ -214,11 +214,12 @@ static int validate(const json_t *s, const json_t *v, const char *path)
 		json_t *x;
 		int found = 0;
 		json_array_foreach(en, i, x) if (json_equal(x, (json_t *)v))
-			found = 1;
+		    found = 1;
 		if (!found) {
-			char *d = json_dumps(en, JSON_COMPACT | JSON_ENCODE_ANY);
+			char *d =
+			    json_dumps(en, JSON_COMPACT | JSON_ENCODE_ANY);
 			rc = fail(path, "expected one of %s%s", d ? d : "[]",
-				  "");
+			          "");
 			free(d);
 			return rc;
 		}
@@ -237,9 +238,9 @@ static int validate(const json_t *s, const json_t *v, const char *path)
 		char sub[1024];
 		if (mi && json_array_size(v) > (size_t)json_integer_value(mi)) {
 			snprintf(sub, sizeof(sub), "%lld",
-				 (long long)json_integer_value(mi));
+			         (long long)json_integer_value(mi));
 			return fail(path, "expected at most %s items%s", sub,
-				    "");
+			            "");
 		}
 		if (items)
 			json_array_foreach(v, i, x)

@@ -40,8 +40,20 @@ struct dk_verify_report {
 /* Parse "SEQ:HASH"; 0 or DK_EINVALID. */
 int dk_anchor_parse(struct dk_anchor *out, const char *s);
 
-/* Returns 0 when the check ran (see out->code), <0 if it could not. */
+/*
+ * Check the ledger against FORMAT.md ("Verifying"). Returns 0 when the
+ * check ran (see out->code), <0 if it could not: DK_EVERSION for a ledger
+ * of a newer format, DK_ENOTLEDGER (dk_verify_path) for a path that is
+ * not a git repository.
+ */
 int dk_verify(struct dk_verify_report *out, struct dk_ledger *l,
               const struct dk_verify_opts *opts);
+/*
+ * The same, opening the repository at path itself, so that a ledger
+ * whose genesis record was damaged still gets a verdict (dk_ledger_open
+ * refuses such a ledger).
+ */
+int dk_verify_path(struct dk_verify_report *out, const char *path,
+                   const struct dk_verify_opts *opts);
 
 #endif

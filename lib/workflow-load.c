@@ -20,18 +20,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+struct pending_jq {
+	struct dk_jq *e;
+	const struct dk_ynode *n;
+	char *what;
+};
+
 struct ld {
 	struct dk_diags *d;
 	const char *buf;
 	size_t len;
 	struct dk_workflow *wf;
 	size_t errors;
+	/* Every jq expression is compiled in one set, at the end. */
+	struct dk_jq_set *jqset;
+	struct pending_jq *pending;
+	size_t npending, cappending;
 };
 
 #define N_(a) (sizeof(a) / sizeof((a)[0]))
 
 static void err(struct ld *l, int line, int col, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static void err(struct ld *l, int line, int col, const char *fmt, ...)
 {
@@ -76,8 +86,8 @@ static int is_ident(const char *s)
 	if (!*s || !islower((unsigned char)*s))
 		return 0;
 	for (; *s; s++)
-		if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) &&
-		    *s != '_')
+		if (!islower((unsigned char)*s) &&
+		    !isdigit((unsigned char)*s) && *s != '_')
 			return 0;
 	return 1;
 }
@@ -109,8 +119,8 @@ static int is_envname(const char *s)
 	if (!*s || isdigit((unsigned char)*s))
 		return 0;
 	for (; *s; s++)
-		if (!isupper((unsigned char)*s) && !isdigit((unsigned char)*s) &&
-		    *s != '_')
+		if (!isupper((unsigned char)*s) &&
+		    !isdigit((unsigned char)*s) && *s != '_')
 			return 0;
 	return 1;
 }
@@ -136,7 +146,7 @@ static int want_seq(struct ld *l, const struct dk_ynode *n, const char *what)
 }
 
 static void check_keys(struct ld *l, const struct dk_ynode *map,
-		       const char *what, const char *const *keys, size_t n)
+                       const char *what, const char *const *keys, size_t n)
 {
 	size_t i, j;
 
@@ -151,25 +161,28 @@ static void check_keys(struct ld *l, const struct dk_ynode *map,
 			ok = !strcmp(keys[j], k->str);
 		if (ok)
 			continue;
-		near = dk_nearest(k->str, keys, n);
+		near =
+		    l->d->n < DK_DIAGS_MAX ? dk_nearest(k->str, keys, n) : NULL;
 		if (near) {
-			ERRN(l, k, "unknown key \"%s\" in %s; did you mean \"%s\"?",
+			ERRN(l, k,
+			     "unknown key \"%s\" in %s; did you mean \"%s\"?",
 			     k->str, what, near);
 		} else {
 			char list[512] = "";
 			for (j = 0; j < n; j++) {
 				size_t len = strlen(list);
 				snprintf(list + len, sizeof(list) - len, "%s%s",
-					 j ? ", " : "", keys[j]);
+				         j ? ", " : "", keys[j]);
 			}
-			ERRN(l, k, "unknown key \"%s\" in %s (expected one of: %s)",
+			ERRN(l, k,
+			     "unknown key \"%s\" in %s (expected one of: %s)",
 			     k->str, what, list);
 		}
 	}
 }
 
 static const struct dk_ynode *need(struct ld *l, const struct dk_ynode *map,
-				   const char *key, const char *what)
+                                   const char *key, const char *what)
 {
 	const struct dk_ynode *v = dk_ynode_get(map, key);
 
@@ -186,7 +199,7 @@ static int is_null(const struct dk_ynode *n)
 
 /* A non-empty string; returns a borrowed pointer or NULL (reported). */
 static const char *get_str(struct ld *l, const struct dk_ynode *n,
-			   const char *what)
+                           const char *what)
 {
 	if (n->type != DK_YSCALAR || is_null(n)) {
 		ERRN(l, n, "expected a string for %s, got %s", what,
@@ -201,7 +214,7 @@ static const char *get_str(struct ld *l, const struct dk_ynode *n,
 }
 
 static int get_int(struct ld *l, const struct dk_ynode *n, const char *what,
-		   int64_t min, int64_t max, int64_t *out)
+                   int64_t min, int64_t max, int64_t *out)
 {
 	char *end;
 	long long v;
@@ -223,7 +236,7 @@ static int get_int(struct ld *l, const struct dk_ynode *n, const char *what,
 }
 
 static int get_int32(struct ld *l, const struct dk_ynode *n, const char *what,
-		     int min, int max, int *out)
+                     int min, int max, int *out)
 {
 	int64_t v;
 
@@ -234,7 +247,7 @@ static int get_int32(struct ld *l, const struct dk_ynode *n, const char *what,
 }
 
 static int get_bool(struct ld *l, const struct dk_ynode *n, const char *what,
-		    int *out)
+                    int *out)
 {
 	if (n->type == DK_YSCALAR && n->plain &&
 	    (!strcmp(n->str, "true") || !strcmp(n->str, "false"))) {
@@ -247,7 +260,7 @@ static int get_bool(struct ld *l, const struct dk_ynode *n, const char *what,
 }
 
 static int get_enum(struct ld *l, const struct dk_ynode *n, const char *what,
-		    const char *const *vals, size_t nv, int *out)
+                    const char *const *vals, size_t nv, int *out)
 {
 	size_t i;
 	const char *near;
@@ -262,13 +275,14 @@ static int get_enum(struct ld *l, const struct dk_ynode *n, const char *what,
 	}
 	for (i = 0; i < nv; i++) {
 		size_t len = strlen(list);
-		snprintf(list + len, sizeof(list) - len, "%s%s",
-			 i ? ", " : "", vals[i]);
+		snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "",
+		         vals[i]);
 	}
 	near = n->type == DK_YSCALAR ? dk_nearest(n->str, vals, nv) : NULL;
 	if (near)
-		ERRN(l, n, "expected one of %s for %s, got \"%s\"; did you mean "
-			   "\"%s\"?",
+		ERRN(l, n,
+		     "expected one of %s for %s, got \"%s\"; did you mean "
+		     "\"%s\"?",
 		     list, what, n->str, near);
 	else if (n->type == DK_YSCALAR)
 		ERRN(l, n, "expected one of %s for %s, got \"%s\"", list, what,
@@ -281,13 +295,14 @@ static int get_enum(struct ld *l, const struct dk_ynode *n, const char *what,
 
 /* "90s", "30m", "24h", "7d" or plain seconds. */
 static int get_duration(struct ld *l, const struct dk_ynode *n,
-			const char *what, int64_t *out)
+                        const char *what, int64_t *out)
 {
 	char *end;
 	long long v;
 	int64_t mul = 1;
 
-	if (n->type == DK_YSCALAR && *n->str && isdigit((unsigned char)*n->str)) {
+	if (n->type == DK_YSCALAR && *n->str &&
+	    isdigit((unsigned char)*n->str)) {
 		errno = 0;
 		v = strtoll(n->str, &end, 10);
 		if (!errno && v > 0) {
@@ -305,8 +320,9 @@ static int get_duration(struct ld *l, const struct dk_ynode *n,
 			}
 		}
 	}
-	ERRN(l, n, "expected a duration such as 90s, 30m, 24h or 7d (at most "
-		   "366d) for %s",
+	ERRN(l, n,
+	     "expected a duration such as 90s, 30m, 24h or 7d (at most "
+	     "366d) for %s",
 	     what);
 	return -1;
 }
@@ -332,8 +348,9 @@ static json_t *scalar_json(const struct dk_ynode *n)
 		if (!*end && !errno)
 			return json_integer(v);
 		d = strtod(n->str, &end);
-		if (!*end && !errno && (isdigit((unsigned char)*n->str) ||
-					*n->str == '-' || *n->str == '.'))
+		if (!*end && !errno &&
+		    (isdigit((unsigned char)*n->str) || *n->str == '-' ||
+		     *n->str == '.'))
 			return json_real(d);
 	}
 	return json_string(n->str);
@@ -344,8 +361,8 @@ static json_t *scalar_json(const struct dk_ynode *n)
  * when not NULL, receives the list as a JSON array.
  */
 static void get_strv(struct ld *l, const struct dk_ynode *n, const char *what,
-		     int (*valid)(const char *), const char *valid_what,
-		     struct dk_strv *out, json_t **json_out)
+                     int (*valid)(const char *), const char *valid_what,
+                     struct dk_strv *out, json_t **json_out)
 {
 	size_t i, j;
 	json_t *arr = json_array();
@@ -384,8 +401,8 @@ static void get_strv(struct ld *l, const struct dk_ynode *n, const char *what,
 
 /* A list of strings, duplicates allowed (argv). */
 static void get_strv_any(struct ld *l, const struct dk_ynode *n,
-			 const char *what, struct dk_strv *out,
-			 json_t **json_out)
+                         const char *what, struct dk_strv *out,
+                         json_t **json_out)
 {
 	size_t i;
 
@@ -394,10 +411,10 @@ static void get_strv_any(struct ld *l, const struct dk_ynode *n,
 		return;
 	out->v = xcalloc(n->n, sizeof(char *));
 	for (i = 0; i < n->n; i++) {
-		const char *s = n->items[i]->type == DK_YSCALAR &&
-						!is_null(n->items[i])
-					? n->items[i]->str
-					: NULL;
+		const char *s =
+		    n->items[i]->type == DK_YSCALAR && !is_null(n->items[i])
+		        ? n->items[i]->str
+		        : NULL;
 		if (!s) {
 			ERRN(l, n->items[i], "expected a string in %s, got %s",
 			     what, dk_ynode_describe(n->items[i]));
@@ -436,27 +453,66 @@ static int line_indent(struct ld *l, int line)
 	return c;
 }
 
+static void jq_error(struct ld *l, const struct dk_ynode *n, const char *what,
+                     const struct dk_jq_error *je)
+{
+	int line = n->line, col = n->col;
+
+	if (n->block && je->line > 0) {
+		line = n->line + je->line;
+		col = line_indent(l, line);
+	}
+	err(l, line, col, "invalid jq in %s: %s", what, je->msg);
+}
+
 static struct dk_jq *get_jq(struct ld *l, const struct dk_ynode *n,
-			    const char *what, json_t **json_out)
+                            const char *what, json_t **json_out)
 {
 	struct dk_jq *e = NULL;
 	struct dk_jq_error je;
 	const char *s = get_str(l, n, what);
+	struct pending_jq *p;
 
 	if (!s)
 		return NULL;
-	if (dk_jq_compile(&e, s, &je) < 0) {
-		int line = n->line, col = n->col;
-		if (n->block && je.line > 0) {
-			line = n->line + je.line;
-			col = line_indent(l, line);
-		}
-		err(l, line, col, "invalid jq in %s: %s", what, je.msg);
+	if (dk_jq_check_sandbox(s, &je) < 0 ||
+	    dk_jq_set_add(&e, l->jqset, s, &je) < 0) {
+		jq_error(l, n, what, &je);
 		return NULL;
 	}
+	if (l->npending == l->cappending) {
+		size_t cap = l->cappending ? l->cappending * 2 : 16;
+		p = realloc(l->pending, cap * sizeof(*p));
+		if (!p)
+			abort();
+		l->pending = p;
+		l->cappending = cap;
+	}
+	p = &l->pending[l->npending++];
+	p->e = e;
+	p->n = n;
+	p->what = xstrdup(what);
 	if (json_out)
 		*json_out = json_string(s);
 	return e;
+}
+
+/* Compile every expression at once; report the ones that fail. */
+static void compile_jq(struct ld *l)
+{
+	size_t nfailed = 0, i;
+	struct dk_jq_error je;
+
+	if (dk_jq_set_compile(&nfailed, l->jqset) < 0 && !nfailed)
+		err(l, 1, 1, "%s", dk_error_last());
+	for (i = 0; i < l->npending; i++) {
+		if (dk_jq_failed(l->pending[i].e, &je))
+			jq_error(l, l->pending[i].n, l->pending[i].what, &je);
+		free(l->pending[i].what);
+	}
+	free(l->pending);
+	l->pending = NULL;
+	l->npending = 0;
 }
 
 static void put(json_t *o, const char *k, json_t *v)
@@ -467,21 +523,21 @@ static void put(json_t *o, const char *k, json_t *v)
 
 static struct dk_loc loc_of(const struct dk_ynode *n)
 {
-	struct dk_loc loc = { n->line, n->col };
+	struct dk_loc loc = {n->line, n->col};
 	return loc;
 }
 
 /* ---- schemas ---------------------------------------------------- */
 
 static const char *const schema_types[] = {
-	"object", "array", "string", "integer", "number", "boolean", "null",
+    "object", "array", "string", "integer", "number", "boolean", "null",
 };
 
 static json_t *get_schema(struct ld *l, const struct dk_ynode *n,
-			  const char *what);
+                          const char *what);
 
 static json_t *schema_keyword(struct ld *l, const char *k,
-			      const struct dk_ynode *v, const char *what)
+                              const struct dk_ynode *v, const char *what)
 {
 	size_t i;
 	int t;
@@ -493,14 +549,14 @@ static json_t *schema_keyword(struct ld *l, const char *k,
 			json_t *a = json_array();
 			for (i = 0; i < v->n; i++)
 				if (!get_enum(l, v->items[i], "a schema type",
-					      schema_types, N_(schema_types),
-					      &t))
+				              schema_types, N_(schema_types),
+				              &t))
 					json_array_append_new(
-						a, json_string(schema_types[t]));
+					    a, json_string(schema_types[t]));
 			return a;
 		}
 		if (get_enum(l, v, "a schema type", schema_types,
-			     N_(schema_types), &t) < 0)
+		             N_(schema_types), &t) < 0)
 			return NULL;
 		return json_string(schema_types[t]);
 	}
@@ -510,15 +566,16 @@ static json_t *schema_keyword(struct ld *l, const char *k,
 			return o;
 		for (i = 0; i < v->n; i++) {
 			snprintf(sub, sizeof(sub), "property \"%s\" of %s",
-				 v->keys[i]->str, what);
-			put(o, v->keys[i]->str, get_schema(l, v->items[i], sub));
+			         v->keys[i]->str, what);
+			put(o, v->keys[i]->str,
+			    get_schema(l, v->items[i], sub));
 		}
 		return o;
 	}
 	if (!strcmp(k, "items"))
 		return get_schema(l, v, what);
 	if (!strcmp(k, "required")) {
-		struct dk_strv sv = { 0 };
+		struct dk_strv sv = {0};
 		json_t *a = NULL;
 		get_strv(l, v, "schema required", NULL, NULL, &sv, &a);
 		for (i = 0; i < sv.n; i++)
@@ -571,8 +628,9 @@ static json_t *schema_keyword(struct ld *l, const char *k,
 		if ((rc = regcomp(&re, s, REG_EXTENDED | REG_NOSUB))) {
 			char msg[128];
 			regerror(rc, &re, msg, sizeof(msg));
-			ERRN(l, v, "expected a POSIX extended regular "
-				   "expression for pattern: %s",
+			ERRN(l, v,
+			     "expected a POSIX extended regular "
+			     "expression for pattern: %s",
 			     msg);
 			return NULL;
 		}
@@ -587,7 +645,7 @@ static json_t *schema_keyword(struct ld *l, const char *k,
 }
 
 static json_t *get_schema(struct ld *l, const struct dk_ynode *n,
-			  const char *what)
+                          const char *what)
 {
 	json_t *o = json_object(), *props, *req;
 	size_t i;
@@ -602,7 +660,8 @@ static json_t *get_schema(struct ld *l, const struct dk_ynode *n,
 	}
 	props = json_object_get(o, "properties");
 	req = json_object_get(o, "required");
-	if (props && req && json_is_false(json_object_get(o, "additionalProperties"))) {
+	if (props && req &&
+	    json_is_false(json_object_get(o, "additionalProperties"))) {
 		const struct dk_ynode *rn = dk_ynode_get(n, "required");
 		size_t j;
 		json_t *x;
@@ -621,7 +680,7 @@ static json_t *get_schema(struct ld *l, const struct dk_ynode *n,
 
 /* An optional schema; {} when absent. */
 static json_t *opt_schema(struct ld *l, const struct dk_ynode *map,
-			  const char *key, const char *what)
+                          const char *key, const char *what)
 {
 	const struct dk_ynode *n = dk_ynode_get(map, key);
 
@@ -635,7 +694,7 @@ static int schema_allows(const json_t *schema, const char *name)
 
 	if (!props)
 		return !json_is_false(
-			json_object_get(schema, "additionalProperties"));
+		    json_object_get(schema, "additionalProperties"));
 	return json_object_get(props, name) != NULL;
 }
 
@@ -681,10 +740,10 @@ static int is_hostname(const char *s)
 }
 
 static const char *const provider_keys[] = {
-	"base_url",
-	"base_url_env",
-	"local_hosts",
-	"description",
+    "base_url",
+    "base_url_env",
+    "local_hosts",
+    "description",
 };
 
 static json_t *load_providers(struct ld *l, const struct dk_ynode *n)
@@ -718,7 +777,7 @@ static json_t *load_providers(struct ld *l, const struct dk_ynode *n)
 		check_keys(l, m, what, provider_keys, N_(provider_keys));
 		if ((v = dk_ynode_get(m, "local_hosts"))) {
 			get_strv(l, v, "local_hosts", is_hostname,
-				 "a host name or address", &p->local_hosts, &a);
+			         "a host name or address", &p->local_hosts, &a);
 			put(o, "local_hosts", a);
 		} else {
 			put(o, "local_hosts", json_array());
@@ -726,9 +785,10 @@ static json_t *load_providers(struct ld *l, const struct dk_ynode *n)
 		if ((v = dk_ynode_get(m, "base_url_env")) &&
 		    (s = get_str(l, v, "base_url_env"))) {
 			if (!is_envname(s))
-				ERRN(l, v, "expected an environment variable "
-					   "name (A-Z, 0-9, _) for "
-					   "base_url_env, got \"%s\"",
+				ERRN(l, v,
+				     "expected an environment variable "
+				     "name (A-Z, 0-9, _) for "
+				     "base_url_env, got \"%s\"",
 				     s);
 			p->base_url_env = xstrdup(s);
 			put(o, "base_url_env", json_string(s));
@@ -742,27 +802,30 @@ static json_t *load_providers(struct ld *l, const struct dk_ynode *n)
 		p->base_url = xstrdup(s);
 		put(o, "base_url", json_string(s));
 		if (url_host(s, &https, host, sizeof(host)) < 0) {
-			ERRN(l, v, "expected an http:// or https:// URL with "
-				   "a host for base_url, got \"%s\"",
+			ERRN(l, v,
+			     "expected an http:// or https:// URL with "
+			     "a host for base_url, got \"%s\"",
 			     s);
 		} else if (!https && !strv_has(&p->local_hosts, host)) {
-			ERRN(l, v, "plain http is only allowed to hosts in "
-				   "local_hosts; use https or add \"%s\" to "
-				   "local_hosts",
+			ERRN(l, v,
+			     "plain http is only allowed to hosts in "
+			     "local_hosts; use https or add \"%s\" to "
+			     "local_hosts",
 			     host);
 		}
 		if (strchr(s, '?') || strchr(s, '#'))
-			ERRN(l, v, "expected a base_url without query or "
-				   "fragment");
+			ERRN(l, v,
+			     "expected a base_url without query or "
+			     "fragment");
 	}
 	return out;
 }
 
 static const char *const database_keys[] = {
-	"path",
-	"path_env",
-	"writable",
-	"description",
+    "path",
+    "path_env",
+    "writable",
+    "description",
 };
 
 static json_t *load_databases(struct ld *l, const struct dk_ynode *n)
@@ -801,9 +864,10 @@ static json_t *load_databases(struct ld *l, const struct dk_ynode *n)
 		if ((v = dk_ynode_get(m, "path_env")) &&
 		    (s = get_str(l, v, "path_env"))) {
 			if (!is_envname(s))
-				ERRN(l, v, "expected an environment variable "
-					   "name (A-Z, 0-9, _) for path_env, "
-					   "got \"%s\"",
+				ERRN(l, v,
+				     "expected an environment variable "
+				     "name (A-Z, 0-9, _) for path_env, "
+				     "got \"%s\"",
 				     s);
 			db->path_env = xstrdup(s);
 			put(o, "path_env", json_string(s));
@@ -819,7 +883,7 @@ static json_t *load_databases(struct ld *l, const struct dk_ynode *n)
 }
 
 static const struct dk_provider *find_provider(const struct dk_workflow *wf,
-					       const char *name)
+                                               const char *name)
 {
 	size_t i;
 
@@ -841,16 +905,24 @@ static const char **names_of(const void *base, size_t n, size_t stride)
 
 /* Report "X \"name\" is not defined in SECTION; did you mean ...". */
 static void undefined(struct ld *l, const struct dk_ynode *n,
-		      const char *prefix, const char *name,
-		      const char *section, const void *base, size_t cnt,
-		      size_t stride)
+                      const char *prefix, const char *name, const char *section,
+                      const void *base, size_t cnt, size_t stride)
 {
-	const char **names = names_of(base, cnt, stride);
-	const char *near = dk_nearest(name, names, cnt);
+	const char **names;
+	const char *near;
+
+	if (l->d->n >= DK_DIAGS_MAX) {
+		/* Only counted from now on: skip the costly suggestion. */
+		ERRN(l, n, "%s \"%s\" is not defined", prefix, name);
+		return;
+	}
+	names = names_of(base, cnt, stride);
+	near = dk_nearest(name, names, cnt);
 
 	if (near)
-		ERRN(l, n, "%s \"%s\", which is not defined in %s; did you "
-			   "mean \"%s\"?",
+		ERRN(l, n,
+		     "%s \"%s\", which is not defined in %s; did you "
+		     "mean \"%s\"?",
 		     prefix, name, section, near);
 	else
 		ERRN(l, n, "%s \"%s\", which is not defined in %s", prefix,
@@ -858,9 +930,8 @@ static void undefined(struct ld *l, const struct dk_ynode *n,
 	free(names);
 }
 
-static const struct dk_provider *ref_provider(struct ld *l,
-					      const struct dk_ynode *n,
-					      const char *who)
+static const struct dk_provider *
+ref_provider(struct ld *l, const struct dk_ynode *n, const char *who)
 {
 	const char *s = get_str(l, n, "provider");
 	const struct dk_provider *p;
@@ -872,7 +943,7 @@ static const struct dk_provider *ref_provider(struct ld *l,
 		return p;
 	snprintf(prefix, sizeof(prefix), "%s uses provider", who);
 	undefined(l, n, prefix, s, "providers", l->wf->providers,
-		  l->wf->nproviders, sizeof(struct dk_provider));
+	          l->wf->nproviders, sizeof(struct dk_provider));
 	return NULL;
 }
 
@@ -880,13 +951,14 @@ static const struct dk_provider *ref_provider(struct ld *l,
 
 /* Check "/a/{name}/b": placeholders are identifiers allowed by schema. */
 static void check_path(struct ld *l, const struct dk_ynode *n, const char *s,
-		       const json_t *schema, const char *who)
+                       const json_t *schema, const char *who)
 {
 	const char *p = s;
 
 	if (*s != '/') {
-		ERRN(l, n, "expected a path starting with \"/\" for %s, got "
-			   "\"%s\"",
+		ERRN(l, n,
+		     "expected a path starting with \"/\" for %s, got "
+		     "\"%s\"",
 		     who, s);
 		return;
 	}
@@ -905,12 +977,14 @@ static void check_path(struct ld *l, const struct dk_ynode *n, const char *s,
 		memcpy(name, p + 1, len);
 		name[len] = 0;
 		if (!is_ident(name))
-			ERRN(l, n, "expected {field} with a lowercase "
-				   "identifier in the path of %s, got {%s}",
+			ERRN(l, n,
+			     "expected {field} with a lowercase "
+			     "identifier in the path of %s, got {%s}",
 			     who, name);
 		else if (!schema_allows(schema, name))
-			ERRN(l, n, "path placeholder {%s} of %s is not a "
-				   "property of its input schema",
+			ERRN(l, n,
+			     "path placeholder {%s} of %s is not a "
+			     "property of its input schema",
 			     name, who);
 		p = e + 1;
 	}
@@ -922,8 +996,8 @@ static int is_token_char(char c)
 }
 
 static json_t *load_headers(struct ld *l, const struct dk_ynode *n,
-			    const struct dk_strv *secrets, const char *who,
-			    struct dk_header **out, size_t *nout)
+                            const struct dk_strv *secrets, const char *who,
+                            struct dk_header **out, size_t *nout)
 {
 	json_t *o = json_object();
 	size_t i;
@@ -939,14 +1013,16 @@ static json_t *load_headers(struct ld *l, const struct dk_ynode *n,
 		for (p = k; *p && is_token_char(*p); p++)
 			;
 		if (*p)
-			ERRN(l, n->keys[i], "expected an HTTP header name, "
-					    "got \"%s\"",
+			ERRN(l, n->keys[i],
+			     "expected an HTTP header name, "
+			     "got \"%s\"",
 			     k);
 		if (!(v = get_str(l, vn, "a header value")))
 			continue;
 		if (strpbrk(v, "\r\n")) {
-			ERRN(l, vn, "header values cannot contain line "
-				    "breaks");
+			ERRN(l, vn,
+			     "header values cannot contain line "
+			     "breaks");
 			continue;
 		}
 		for (p = v; (p = strstr(p, "${"));) {
@@ -954,8 +1030,9 @@ static json_t *load_headers(struct ld *l, const struct dk_ynode *n,
 			char name[128];
 			size_t len;
 			if (!e || strncmp(p, "${secret:", 9)) {
-				ERRN(l, vn, "expected ${secret:NAME} in header "
-					    "\"%s\" of %s",
+				ERRN(l, vn,
+				     "expected ${secret:NAME} in header "
+				     "\"%s\" of %s",
 				     k, who);
 				break;
 			}
@@ -965,9 +1042,10 @@ static json_t *load_headers(struct ld *l, const struct dk_ynode *n,
 			memcpy(name, p + 9, len);
 			name[len] = 0;
 			if (!strv_has(secrets, name))
-				ERRN(l, vn, "header \"%s\" of %s uses secret "
-					    "\"%s\", which is not listed in "
-					    "its secrets",
+				ERRN(l, vn,
+				     "header \"%s\" of %s uses secret "
+				     "\"%s\", which is not listed in "
+				     "its secrets",
 				     k, who, name);
 			p = e + 1;
 		}
@@ -990,7 +1068,7 @@ static int add_param(struct dk_capability *c, const char *name, int sess)
 		    !strcmp(c->sql.params[i].name, name))
 			return (int)i + 1;
 	c->sql.params = realloc(c->sql.params,
-				(c->sql.nparams + 1) * sizeof(*c->sql.params));
+	                        (c->sql.nparams + 1) * sizeof(*c->sql.params));
 	if (!c->sql.params)
 		abort();
 	c->sql.params[c->sql.nparams].name = xstrdup(name);
@@ -1004,7 +1082,7 @@ static int add_param(struct dk_capability *c, const char *name, int sess)
  * second statement.
  */
 static void rewrite_sql(struct ld *l, const struct dk_ynode *n,
-			struct dk_capability *c)
+                        struct dk_capability *c)
 {
 	const char *q = c->sql.query, *p = q;
 	size_t cap = strlen(q) * 3 + 16, o = 0;
@@ -1014,8 +1092,9 @@ static void rewrite_sql(struct ld *l, const struct dk_ynode *n,
 	while (*p) {
 		char ch = *p;
 		if (ended && !isspace((unsigned char)ch) && ch != ';') {
-			ERRN(l, n, "expected a single SQL statement in the "
-				   "query of capability \"%s\"",
+			ERRN(l, n,
+			     "expected a single SQL statement in the "
+			     "query of capability \"%s\"",
 			     c->name);
 			break;
 		}
@@ -1050,12 +1129,14 @@ static void rewrite_sql(struct ld *l, const struct dk_ynode *n,
 			continue;
 		}
 		if (ch == '?' || ch == '@' || ch == '$') {
-			ERRN(l, n, "expected :name parameters in the query of "
-				   "capability \"%s\", found \"%c\"",
+			ERRN(l, n,
+			     "expected :name parameters in the query of "
+			     "capability \"%s\", found \"%c\"",
 			     c->name, ch);
 			break;
 		}
-		if (ch == ':' && (isalpha((unsigned char)p[1]) || p[1] == '_')) {
+		if (ch == ':' &&
+		    (isalpha((unsigned char)p[1]) || p[1] == '_')) {
 			char a[128], b[128];
 			const char *e = p + 1;
 			size_t len;
@@ -1066,33 +1147,36 @@ static void rewrite_sql(struct ld *l, const struct dk_ynode *n,
 				e++;
 			len = (size_t)(e - p - 1);
 			snprintf(a, sizeof(a), "%.*s", (int)len, p + 1);
-			if (*e == '.' && (!strcmp(a, "session") ||
-					  !strcmp(a, "args"))) {
+			if (*e == '.' &&
+			    (!strcmp(a, "session") || !strcmp(a, "args"))) {
 				const char *f = e + 1;
 				while (isalnum((unsigned char)*f) || *f == '_')
 					f++;
-				snprintf(b, sizeof(b), "%.*s",
-					 (int)(f - e - 1), e + 1);
+				snprintf(b, sizeof(b), "%.*s", (int)(f - e - 1),
+				         e + 1);
 				sess = !strcmp(a, "session");
 				memcpy(a, b, sizeof(a));
 				e = f;
 			}
 			if (!*a) {
-				ERRN(l, n, "expected a name after :%s. in the "
-					   "query of capability \"%s\"",
+				ERRN(l, n,
+				     "expected a name after :%s. in the "
+				     "query of capability \"%s\"",
 				     sess ? "session" : "args", c->name);
 			} else if (sess &&
-				   !strv_has(&l->wf->session_require, a) &&
-				   !strv_has(&l->wf->session_optional, a)) {
-				ERRN(l, n, "query of capability \"%s\" binds "
-					   ":session.%s, which is not in "
-					   "session.require or "
-					   "session.optional",
+			           !strv_has(&l->wf->session_require, a) &&
+			           !strv_has(&l->wf->session_optional, a)) {
+				ERRN(l, n,
+				     "query of capability \"%s\" binds "
+				     ":session.%s, which is not in "
+				     "session.require or "
+				     "session.optional",
 				     c->name, a);
 			} else if (!sess && !schema_allows(c->input, a)) {
-				ERRN(l, n, "query of capability \"%s\" binds "
-					   ":%s, which is not a property of "
-					   "its input schema",
+				ERRN(l, n,
+				     "query of capability \"%s\" binds "
+				     ":%s, which is not a property of "
+				     "its input schema",
 				     c->name, a);
 			}
 			idx = add_param(c, a, sess);
@@ -1110,20 +1194,24 @@ static void rewrite_sql(struct ld *l, const struct dk_ynode *n,
 
 /* ---- capabilities ------------------------------------------------- */
 
-static const char *const risk_names[] = { "low", "medium", "high",
-					  "critical" };
-static const char *const kind_names[] = { "sql", "exec", "http" };
+static const char *const risk_names[] = {"low", "medium", "high", "critical"};
+static const char *const kind_names[] = {"sql", "exec", "http"};
 
 static const char *const cap_common_keys[] = {
-	"kind", "description", "input", "output", "ensure", "risk", "redact",
+    "kind", "description", "input", "output", "ensure", "risk", "redact",
 };
-static const char *const cap_sql_keys[] = { "database", "query", "returns",
-					    "max_rows" };
-static const char *const cap_exec_keys[] = { "argv", "env", "timeout_ms",
-					     "max_output_bytes" };
+static const char *const cap_sql_keys[] = {"database", "query", "returns",
+                                           "max_rows"};
+static const char *const cap_exec_keys[] = {"argv", "env", "timeout_ms",
+                                            "max_output_bytes"};
 static const char *const cap_http_keys[] = {
-	"provider",   "path",	     "headers",		  "secrets",
-	"timeout_ms", "connect_timeout_ms", "max_response_bytes",
+    "provider",
+    "path",
+    "headers",
+    "secrets",
+    "timeout_ms",
+    "connect_timeout_ms",
+    "max_response_bytes",
 };
 
 static int is_redact_path(const char *s, const char *a, const char *b)
@@ -1159,7 +1247,7 @@ static int redact_top(const char *s)
 }
 
 static json_t *load_ensure(struct ld *l, const struct dk_ynode *n,
-			   struct dk_capability *c)
+                           struct dk_capability *c)
 {
 	json_t *arr = json_array();
 	size_t i;
@@ -1173,10 +1261,11 @@ static json_t *load_ensure(struct ld *l, const struct dk_ynode *n,
 		json_t *o = json_object(), *src = NULL;
 		char what[300];
 
+		json_array_append_new(arr, o);
 		snprintf(what, sizeof(what), "ensure of capability \"%s\"",
-			 c->name);
+		         c->name);
 		if (it->type == DK_YMAP) {
-			static const char *const k[] = { "check", "message" };
+			static const char *const k[] = {"check", "message"};
 			check_keys(l, it, "an ensure entry", k, N_(k));
 			ex = need(l, it, "check", "an ensure entry");
 			msg = dk_ynode_get(it, "message");
@@ -1194,18 +1283,17 @@ static json_t *load_ensure(struct ld *l, const struct dk_ynode *n,
 		else
 			ck->message = xstrdup(dk_jq_source(ck->expr));
 		put(o, "message", json_string(ck->message));
-		json_array_append_new(arr, o);
 	}
 	return arr;
 }
 
 static void load_cap_sql(struct ld *l, const struct dk_ynode *m,
-			 struct dk_capability *c, json_t *o, const char *what)
+                         struct dk_capability *c, json_t *o, const char *what)
 {
 	const struct dk_ynode *v;
 	const char *s;
 	int t;
-	static const char *const ret[] = { "rows", "row" };
+	static const char *const ret[] = {"rows", "row"};
 
 	if ((v = need(l, m, "database", what)) &&
 	    (s = get_str(l, v, "database"))) {
@@ -1216,10 +1304,10 @@ static void load_cap_sql(struct ld *l, const struct dk_ynode *m,
 		if (!c->sql.db) {
 			char prefix[300];
 			snprintf(prefix, sizeof(prefix),
-				 "capability \"%s\" uses database", c->name);
+			         "capability \"%s\" uses database", c->name);
 			undefined(l, v, prefix, s, "databases",
-				  l->wf->databases, l->wf->ndatabases,
-				  sizeof(struct dk_database));
+			          l->wf->databases, l->wf->ndatabases,
+			          sizeof(struct dk_database));
 		}
 		put(o, "database", json_string(s));
 	}
@@ -1240,7 +1328,7 @@ static void load_cap_sql(struct ld *l, const struct dk_ynode *m,
 }
 
 static void load_cap_exec(struct ld *l, const struct dk_ynode *m,
-			  struct dk_capability *c, json_t *o, const char *what)
+                          struct dk_capability *c, json_t *o, const char *what)
 {
 	const struct dk_ynode *v;
 	json_t *a = NULL;
@@ -1255,8 +1343,8 @@ static void load_cap_exec(struct ld *l, const struct dk_ynode *m,
 	a = NULL;
 	if ((v = dk_ynode_get(m, "env")))
 		get_strv(l, v, "env", is_envname,
-			 "an environment variable name (A-Z, 0-9, _)",
-			 &c->exec.env, &a);
+		         "an environment variable name (A-Z, 0-9, _)",
+		         &c->exec.env, &a);
 	put(o, "env", a ? a : json_array());
 	c->exec.timeout_ms = DK_EXEC_TIMEOUT_MS;
 	if ((v = dk_ynode_get(m, "timeout_ms")))
@@ -1266,11 +1354,12 @@ static void load_cap_exec(struct ld *l, const struct dk_ynode *m,
 	if ((v = dk_ynode_get(m, "max_output_bytes")) &&
 	    !get_int(l, v, "max_output_bytes", 1, 64 << 20, &iv))
 		c->exec.max_output = (size_t)iv;
-	put(o, "max_output_bytes", json_integer((json_int_t)c->exec.max_output));
+	put(o, "max_output_bytes",
+	    json_integer((json_int_t)c->exec.max_output));
 }
 
 static void load_cap_http(struct ld *l, const struct dk_ynode *m,
-			  struct dk_capability *c, json_t *o, const char *what)
+                          struct dk_capability *c, json_t *o, const char *what)
 {
 	const struct dk_ynode *v;
 	const char *s;
@@ -1285,8 +1374,8 @@ static void load_cap_http(struct ld *l, const struct dk_ynode *m,
 	}
 	if ((v = dk_ynode_get(m, "secrets")))
 		get_strv(l, v, "secrets", is_envname,
-			 "an environment variable name (A-Z, 0-9, _)",
-			 &c->http.secrets, &a);
+		         "an environment variable name (A-Z, 0-9, _)",
+		         &c->http.secrets, &a);
 	put(o, "secrets", a ? a : json_array());
 	if ((v = need(l, m, "path", what)) && (s = get_str(l, v, "path"))) {
 		c->http.path = xstrdup(s);
@@ -1296,14 +1385,14 @@ static void load_cap_http(struct ld *l, const struct dk_ynode *m,
 	if ((v = dk_ynode_get(m, "headers")))
 		put(o, "headers",
 		    load_headers(l, v, &c->http.secrets, who, &c->http.headers,
-				 &c->http.nheaders));
+		                 &c->http.nheaders));
 	else
 		put(o, "headers", json_object());
 	c->http.connect_timeout_ms = DK_HTTP_CONNECT_TIMEOUT_MS;
 	c->http.timeout_ms = DK_HTTP_TIMEOUT_MS;
 	if ((v = dk_ynode_get(m, "connect_timeout_ms")))
 		get_int32(l, v, "connect_timeout_ms", 1, 600000,
-			  &c->http.connect_timeout_ms);
+		          &c->http.connect_timeout_ms);
 	if ((v = dk_ynode_get(m, "timeout_ms")))
 		get_int32(l, v, "timeout_ms", 1, 3600000, &c->http.timeout_ms);
 	put(o, "connect_timeout_ms", json_integer(c->http.connect_timeout_ms));
@@ -1317,7 +1406,7 @@ static void load_cap_http(struct ld *l, const struct dk_ynode *m,
 }
 
 static void cap_keys(struct ld *l, const struct dk_ynode *m, int kind,
-		     const char *what)
+                     const char *what)
 {
 	const char *keys[32];
 	size_t n = 0, i;
@@ -1351,7 +1440,8 @@ static json_t *load_capabilities(struct ld *l, const struct dk_ynode *n)
 	wf->capabilities = xcalloc(n->n, sizeof(*wf->capabilities));
 	for (i = 0; i < n->n; i++) {
 		const struct dk_ynode *m = n->items[i], *v;
-		struct dk_capability *c = &wf->capabilities[wf->ncapabilities++];
+		struct dk_capability *c =
+		    &wf->capabilities[wf->ncapabilities++];
 		json_t *o = json_object(), *a = NULL;
 		char what[300];
 		const char *s;
@@ -1374,7 +1464,8 @@ static json_t *load_capabilities(struct ld *l, const struct dk_ynode *n)
 		    !get_enum(l, v, "kind", kind_names, N_(kind_names), &kind))
 			c->kind = (enum dk_cap_kind)kind;
 		cap_keys(l, m, kind, what);
-		put(o, "kind", kind >= 0 ? json_string(kind_names[kind]) : NULL);
+		put(o, "kind",
+		    kind >= 0 ? json_string(kind_names[kind]) : NULL);
 		if ((v = dk_ynode_get(m, "description")) &&
 		    (s = get_str(l, v, "description"))) {
 			c->description = xstrdup(s);
@@ -1393,8 +1484,8 @@ static json_t *load_capabilities(struct ld *l, const struct dk_ynode *n)
 		put(o, "risk", json_string(risk_names[c->risk]));
 		if ((v = dk_ynode_get(m, "redact")))
 			get_strv(l, v, "redact", redact_cap,
-				 "a path starting with args. or output.",
-				 &c->redact, &a);
+			         "a path starting with args. or output.",
+			         &c->redact, &a);
 		put(o, "redact", a ? a : json_array());
 		if ((v = dk_ynode_get(m, "ensure")))
 			put(o, "ensure", load_ensure(l, v, c));
@@ -1413,20 +1504,33 @@ static json_t *load_capabilities(struct ld *l, const struct dk_ynode *n)
 /* ---- actions -------------------------------------------------------- */
 
 static const char *const action_keys[] = {
-	"provider",	      "description", "method",	   "path",
-	"headers",	      "body",	     "encoding",   "secrets",
-	"idempotency_header", "timeout_ms",  "connect_timeout_ms",
-	"retry",	      "breaker",     "fallback",   "risk",
-	"input",	      "record",	     "redact",	   "max_response_bytes",
+    "provider",
+    "description",
+    "method",
+    "path",
+    "headers",
+    "body",
+    "encoding",
+    "secrets",
+    "idempotency_header",
+    "timeout_ms",
+    "connect_timeout_ms",
+    "retry",
+    "breaker",
+    "fallback",
+    "risk",
+    "input",
+    "record",
+    "redact",
+    "max_response_bytes",
 };
-static const char *const methods[] = { "GET", "POST", "PUT", "PATCH",
-				       "DELETE" };
-static const char *const encodings[] = { "json", "form" };
+static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+static const char *const encodings[] = {"json", "form"};
 
 static json_t *load_retry(struct ld *l, const struct dk_ynode *n,
-			  struct dk_action *a)
+                          struct dk_action *a)
 {
-	static const char *const k[] = { "max_attempts", "base_ms", "max_ms" };
+	static const char *const k[] = {"max_attempts", "base_ms", "max_ms"};
 	const struct dk_ynode *v;
 	json_t *o = json_object();
 
@@ -1437,14 +1541,16 @@ static json_t *load_retry(struct ld *l, const struct dk_ynode *n,
 		check_keys(l, n, "retry", k, N_(k));
 		if ((v = dk_ynode_get(n, "max_attempts")))
 			get_int32(l, v, "max_attempts", 1, 20,
-				  &a->retry.max_attempts);
+			          &a->retry.max_attempts);
 		if ((v = dk_ynode_get(n, "base_ms")))
-			get_int32(l, v, "base_ms", 1, 600000, &a->retry.base_ms);
+			get_int32(l, v, "base_ms", 1, 600000,
+			          &a->retry.base_ms);
 		if ((v = dk_ynode_get(n, "max_ms")))
 			get_int32(l, v, "max_ms", 1, 3600000, &a->retry.max_ms);
 		if (a->retry.max_ms < a->retry.base_ms)
-			ERRN(l, n, "expected retry max_ms (%d) to be at least "
-				   "base_ms (%d)",
+			ERRN(l, n,
+			     "expected retry max_ms (%d) to be at least "
+			     "base_ms (%d)",
 			     a->retry.max_ms, a->retry.base_ms);
 	}
 	put(o, "max_attempts", json_integer(a->retry.max_attempts));
@@ -1454,9 +1560,9 @@ static json_t *load_retry(struct ld *l, const struct dk_ynode *n,
 }
 
 static json_t *load_breaker(struct ld *l, const struct dk_ynode *n,
-			    struct dk_action *a)
+                            struct dk_action *a)
 {
-	static const char *const k[] = { "failures", "window", "open_for" };
+	static const char *const k[] = {"failures", "window", "open_for"};
 	const struct dk_ynode *v;
 	json_t *o = json_object();
 	int64_t d;
@@ -1481,8 +1587,8 @@ static json_t *load_breaker(struct ld *l, const struct dk_ynode *n,
 }
 
 static void load_action(struct ld *l, const struct dk_ynode *key,
-			const struct dk_ynode *m, struct dk_action *a,
-			json_t *o)
+                        const struct dk_ynode *m, struct dk_action *a,
+                        json_t *o)
 {
 	const struct dk_ynode *v;
 	const char *s;
@@ -1512,8 +1618,9 @@ static void load_action(struct ld *l, const struct dk_ynode *key,
 		snprintf(prov, sizeof(prov), "%.*s", (int)n, a->name);
 		a->provider = find_provider(l->wf, prov);
 		if (!a->provider)
-			ERRN(l, key, "action \"%s\" needs a provider: define "
-				     "providers.%s or set provider",
+			ERRN(l, key,
+			     "action \"%s\" needs a provider: define "
+			     "providers.%s or set provider",
 			     a->name, prov);
 		put(o, "provider", json_string(prov));
 	}
@@ -1524,8 +1631,8 @@ static void load_action(struct ld *l, const struct dk_ynode *key,
 	}
 	if ((v = dk_ynode_get(m, "secrets")))
 		get_strv(l, v, "secrets", is_envname,
-			 "an environment variable name (A-Z, 0-9, _)",
-			 &a->secrets, &arr);
+		         "an environment variable name (A-Z, 0-9, _)",
+		         &a->secrets, &arr);
 	put(o, "secrets", arr ? arr : json_array());
 	if ((v = need(l, m, "path", what)) && (s = get_str(l, v, "path"))) {
 		a->path = xstrdup(s);
@@ -1535,7 +1642,7 @@ static void load_action(struct ld *l, const struct dk_ynode *key,
 	if ((v = dk_ynode_get(m, "headers")))
 		put(o, "headers",
 		    load_headers(l, v, &a->secrets, what, &a->headers,
-				 &a->nheaders));
+		                 &a->nheaders));
 	else
 		put(o, "headers", json_object());
 	if ((v = dk_ynode_get(m, "body"))) {
@@ -1558,15 +1665,16 @@ static void load_action(struct ld *l, const struct dk_ynode *key,
 		put(o, "idempotency_header", json_string(s));
 	} else if (a->method && strcmp(a->method, "GET")) {
 		if (!v)
-			ERRN(l, m, "missing required key \"idempotency_header\" "
-				   "in %s (a %s must be sent exactly once)",
+			ERRN(l, m,
+			     "missing required key \"idempotency_header\" "
+			     "in %s (a %s must be sent exactly once)",
 			     what, a->method);
 	}
 	a->connect_timeout_ms = DK_HTTP_CONNECT_TIMEOUT_MS;
 	a->timeout_ms = DK_HTTP_TIMEOUT_MS;
 	if ((v = dk_ynode_get(m, "connect_timeout_ms")))
 		get_int32(l, v, "connect_timeout_ms", 1, 600000,
-			  &a->connect_timeout_ms);
+		          &a->connect_timeout_ms);
 	if ((v = dk_ynode_get(m, "timeout_ms")))
 		get_int32(l, v, "timeout_ms", 1, 3600000, &a->timeout_ms);
 	put(o, "connect_timeout_ms", json_integer(a->connect_timeout_ms));
@@ -1586,8 +1694,8 @@ static void load_action(struct ld *l, const struct dk_ynode *key,
 	arr = NULL;
 	if ((v = dk_ynode_get(m, "redact")))
 		get_strv(l, v, "redact", redact_action,
-			 "a path starting with args. or response.", &a->redact,
-			 &arr);
+		         "a path starting with args. or response.", &a->redact,
+		         &arr);
 	put(o, "redact", arr ? arr : json_array());
 	a->max_response = DK_HTTP_MAX_RESPONSE;
 	if ((v = dk_ynode_get(m, "max_response_bytes")) &&
@@ -1597,7 +1705,7 @@ static void load_action(struct ld *l, const struct dk_ynode *key,
 }
 
 static const struct dk_action *find_action(const struct dk_workflow *wf,
-					   const char *name)
+                                           const char *name)
 {
 	size_t i;
 
@@ -1607,9 +1715,8 @@ static const struct dk_action *find_action(const struct dk_workflow *wf,
 	return NULL;
 }
 
-static const struct dk_action *ref_action(struct ld *l,
-					  const struct dk_ynode *n,
-					  const char *who)
+static const struct dk_action *
+ref_action(struct ld *l, const struct dk_ynode *n, const char *who)
 {
 	const char *s = get_str(l, n, "action");
 	const struct dk_action *a;
@@ -1619,7 +1726,7 @@ static const struct dk_action *ref_action(struct ld *l,
 	if ((a = find_action(l->wf, s)))
 		return a;
 	undefined(l, n, who, s, "actions", l->wf->actions, l->wf->nactions,
-		  sizeof(struct dk_action));
+	          sizeof(struct dk_action));
 	return NULL;
 }
 
@@ -1655,12 +1762,13 @@ static json_t *load_actions(struct ld *l, const struct dk_ynode *n)
 		if (n->items[i]->type == DK_YMAP &&
 		    (v = dk_ynode_get(n->items[i], "fallback"))) {
 			char who[300];
-			snprintf(who, sizeof(who), "action \"%s\" falls back to",
-				 a->name);
+			snprintf(who, sizeof(who),
+			         "action \"%s\" falls back to", a->name);
 			a->fallback = ref_action(l, v, who);
 			if (a->fallback == a)
-				ERRN(l, v, "action \"%s\" cannot fall back to "
-					   "itself",
+				ERRN(l, v,
+				     "action \"%s\" cannot fall back to "
+				     "itself",
 				     a->name);
 			put(o, "fallback", json_string(v->str));
 		}
@@ -1671,10 +1779,10 @@ static json_t *load_actions(struct ld *l, const struct dk_ynode *n)
 /* ---- approvals, escalate, budget --------------------------------- */
 
 static const char *const rule_keys[] = {
-	"name",		  "when",    "risk_at_least", "decision", "role",
-	"count",	  "allow_proposer", "expires", "reason",
+    "name",  "when",           "risk_at_least", "decision", "role",
+    "count", "allow_proposer", "expires",       "reason",
 };
-static const char *const decisions[] = { "require", "auto", "deny" };
+static const char *const decisions[] = {"require", "auto", "deny"};
 
 static int is_rule_name(const char *s)
 {
@@ -1683,8 +1791,8 @@ static int is_rule_name(const char *s)
 	if (!*s || !islower((unsigned char)*s))
 		return 0;
 	for (p = s; *p; p++)
-		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) &&
-		    *p != '_' && *p != '-')
+		if (!islower((unsigned char)*p) &&
+		    !isdigit((unsigned char)*p) && *p != '_' && *p != '-')
 			return 0;
 	return 1;
 }
@@ -1701,13 +1809,14 @@ static json_t *load_approvals(struct ld *l, const struct dk_ynode *n)
 	for (i = 0; i < n->n; i++) {
 		const struct dk_ynode *m = n->items[i], *v;
 		struct dk_approval_rule *r = &wf->approvals[wf->napprovals];
-		json_t *o = json_object();
+		json_t *o;
 		char what[300];
 		const char *s;
 		int t;
 
 		if (!want_map(l, m, "an approval rule"))
 			continue;
+		o = json_object();
 		wf->napprovals++;
 		r->loc = loc_of(m);
 		r->count = 1;
@@ -1718,15 +1827,17 @@ static json_t *load_approvals(struct ld *l, const struct dk_ynode *n)
 		if ((v = need(l, m, "name", "an approval rule")) &&
 		    (s = get_str(l, v, "name"))) {
 			if (!is_rule_name(s))
-				ERRN(l, v, "expected a lowercase name (a-z, "
-					   "0-9, _ and -) for the rule, got "
-					   "\"%s\"",
+				ERRN(l, v,
+				     "expected a lowercase name (a-z, "
+				     "0-9, _ and -) for the rule, got "
+				     "\"%s\"",
 				     s);
 			for (j = 0; j + 1 < wf->napprovals; j++)
 				if (wf->approvals[j].name &&
 				    !strcmp(wf->approvals[j].name, s))
-					ERRN(l, v, "approval rule \"%s\" is "
-						   "defined twice",
+					ERRN(l, v,
+					     "approval rule \"%s\" is "
+					     "defined twice",
 					     s);
 			r->name = xstrdup(s);
 			put(o, "name", json_string(s));
@@ -1740,15 +1851,15 @@ static json_t *load_approvals(struct ld *l, const struct dk_ynode *n)
 			put(o, "when", src);
 		}
 		if ((v = dk_ynode_get(m, "risk_at_least")) &&
-		    !get_enum(l, v, "risk_at_least", risk_names,
-			      N_(risk_names), &t)) {
+		    !get_enum(l, v, "risk_at_least", risk_names, N_(risk_names),
+		              &t)) {
 			r->has_min_risk = 1;
 			r->min_risk = (enum dk_risk)t;
 			put(o, "risk_at_least", json_string(risk_names[t]));
 		}
 		if ((v = dk_ynode_get(m, "decision"))) {
-			if (get_enum(l, v, "decision", decisions,
-				     N_(decisions), &t) < 0)
+			if (get_enum(l, v, "decision", decisions, N_(decisions),
+			             &t) < 0)
 				continue;
 			r->decision = (enum dk_decision)t;
 		}
@@ -1759,33 +1870,39 @@ static json_t *load_approvals(struct ld *l, const struct dk_ynode *n)
 			put(o, "reason", json_string(s));
 		}
 		if (r->decision != DK_DECISION_REQUIRE) {
-			static const char *const only[] = { "role", "count",
-							    "allow_proposer",
-							    "expires" };
+			static const char *const only[] = {
+			    "role", "count", "allow_proposer", "expires"};
 			for (j = 0; j < N_(only); j++)
 				if ((v = dk_ynode_get(m, only[j])))
-					ERRN(l, v, "\"%s\" only applies to "
-						   "decision: require, not "
-						   "%s",
+					ERRN(l, v,
+					     "\"%s\" only applies to "
+					     "decision: require, not "
+					     "%s",
 					     only[j], decisions[r->decision]);
 			continue;
 		}
 		if ((v = need(l, m, "role", what)) &&
 		    (s = get_str(l, v, "role"))) {
 			if (!strv_has(&wf->roles, s)) {
-				const char *near = dk_nearest(
-					s, (const char *const *)wf->roles.v,
-					wf->roles.n);
+				const char *near =
+				    l->d->n >= DK_DIAGS_MAX
+				        ? NULL
+				        : dk_nearest(
+				              s,
+				              (const char *const *)wf->roles.v,
+				              wf->roles.n);
 				if (near)
-					ERRN(l, v, "%s requires role \"%s\", "
-						   "which is not defined in "
-						   "roles; did you mean "
-						   "\"%s\"?",
+					ERRN(l, v,
+					     "%s requires role \"%s\", "
+					     "which is not defined in "
+					     "roles; did you mean "
+					     "\"%s\"?",
 					     what, s, near);
 				else
-					ERRN(l, v, "%s requires role \"%s\", "
-						   "which is not defined in "
-						   "roles",
+					ERRN(l, v,
+					     "%s requires role \"%s\", "
+					     "which is not defined in "
+					     "roles",
 					     what, s);
 			}
 			r->role = xstrdup(s);
@@ -1806,8 +1923,8 @@ static json_t *load_approvals(struct ld *l, const struct dk_ynode *n)
 
 static json_t *load_escalate(struct ld *l, const struct dk_ynode *n)
 {
-	static const char *const k[] = { "action", "args", "conditions" };
-	static const char *const ck[] = { "name", "when", "reason" };
+	static const char *const k[] = {"action", "args", "conditions"};
+	static const char *const ck[] = {"name", "when", "reason"};
 	struct dk_escalate *e = &l->wf->escalate;
 	json_t *o = json_object(), *conds = json_array(), *src;
 	const struct dk_ynode *v;
@@ -1835,12 +1952,13 @@ static json_t *load_escalate(struct ld *l, const struct dk_ynode *n)
 	for (i = 0; i < v->n; i++) {
 		const struct dk_ynode *m = v->items[i], *x;
 		struct dk_escalation *c;
-		json_t *co = json_object();
+		json_t *co;
 		const char *s;
 		char what[300];
 
 		if (!want_map(l, m, "an escalate condition"))
 			continue;
+		co = json_object();
 		c = &e->conditions[e->nconditions++];
 		c->loc = loc_of(m);
 		json_array_append_new(conds, co);
@@ -1849,20 +1967,22 @@ static json_t *load_escalate(struct ld *l, const struct dk_ynode *n)
 		if ((x = need(l, m, "name", "an escalate condition")) &&
 		    (s = get_str(l, x, "name"))) {
 			if (!is_rule_name(s))
-				ERRN(l, x, "expected a lowercase name (a-z, "
-					   "0-9, _ and -) for the condition, "
-					   "got \"%s\"",
+				ERRN(l, x,
+				     "expected a lowercase name (a-z, "
+				     "0-9, _ and -) for the condition, "
+				     "got \"%s\"",
 				     s);
 			for (j = 0; j + 1 < e->nconditions; j++)
 				if (e->conditions[j].name &&
 				    !strcmp(e->conditions[j].name, s))
-					ERRN(l, x, "escalate condition \"%s\" is "
-						   "defined twice",
+					ERRN(l, x,
+					     "escalate condition \"%s\" is "
+					     "defined twice",
 					     s);
 			c->name = xstrdup(s);
 			put(co, "name", json_string(s));
-			snprintf(what, sizeof(what), "escalate condition \"%s\"",
-				 s);
+			snprintf(what, sizeof(what),
+			         "escalate condition \"%s\"", s);
 		}
 		if ((x = need(l, m, "when", what))) {
 			src = NULL;
@@ -1881,8 +2001,8 @@ static json_t *load_escalate(struct ld *l, const struct dk_ynode *n)
 static json_t *load_budget(struct ld *l, const struct dk_ynode *n)
 {
 	static const char *const k[] = {
-		"max_input_tokens", "max_output_tokens", "max_cost_cents",
-		"warn_at",	    "degrade_at",	 "stop_at",
+	    "max_input_tokens", "max_output_tokens", "max_cost_cents",
+	    "warn_at",          "degrade_at",        "stop_at",
 	};
 	struct dk_budget *b = &l->wf->budget;
 	const struct dk_ynode *v;
@@ -1895,32 +2015,34 @@ static json_t *load_budget(struct ld *l, const struct dk_ynode *n)
 		check_keys(l, n, "budget", k, N_(k));
 		if ((v = dk_ynode_get(n, "max_input_tokens")))
 			get_int(l, v, "max_input_tokens", 1, INT64_MAX / 2,
-				&b->max_input_tokens);
+			        &b->max_input_tokens);
 		if ((v = dk_ynode_get(n, "max_output_tokens")))
 			get_int(l, v, "max_output_tokens", 1, INT64_MAX / 2,
-				&b->max_output_tokens);
+			        &b->max_output_tokens);
 		if ((v = dk_ynode_get(n, "max_cost_cents")))
 			get_int(l, v, "max_cost_cents", 1, INT64_MAX / 2,
-				&b->max_cost_cents);
+			        &b->max_cost_cents);
 		if (!dk_ynode_get(n, "max_input_tokens") &&
 		    !dk_ynode_get(n, "max_output_tokens") &&
 		    !dk_ynode_get(n, "max_cost_cents"))
-			ERRN(l, n, "expected at least one of max_input_tokens, "
-				   "max_output_tokens or max_cost_cents in "
-				   "budget");
+			ERRN(l, n,
+			     "expected at least one of max_input_tokens, "
+			     "max_output_tokens or max_cost_cents in "
+			     "budget");
 		if ((v = dk_ynode_get(n, "warn_at")))
 			get_int32(l, v, "warn_at (percent)", 1, 100,
-				  &b->warn_pct);
+			          &b->warn_pct);
 		if ((v = dk_ynode_get(n, "degrade_at")))
 			get_int32(l, v, "degrade_at (percent)", 1, 100,
-				  &b->degrade_pct);
+			          &b->degrade_pct);
 		if ((v = dk_ynode_get(n, "stop_at")))
 			get_int32(l, v, "stop_at (percent)", 1, 100,
-				  &b->stop_pct);
+			          &b->stop_pct);
 		if (b->warn_pct > b->degrade_pct ||
 		    b->degrade_pct > b->stop_pct)
-			ERRN(l, n, "expected warn_at <= degrade_at <= stop_at "
-				   "in budget, got %d, %d, %d",
+			ERRN(l, n,
+			     "expected warn_at <= degrade_at <= stop_at "
+			     "in budget, got %d, %d, %d",
 			     b->warn_pct, b->degrade_pct, b->stop_pct);
 	}
 	put(o, "max_input_tokens", json_integer(b->max_input_tokens));
@@ -1936,7 +2058,7 @@ static json_t *load_budget(struct ld *l, const struct dk_ynode *n)
 
 /* Every ".steps.KEY" in src must name an earlier step. */
 static void check_step_refs(struct ld *l, const struct dk_ynode *n,
-			    const char *src, size_t upto, const char *who)
+                            const char *src, size_t upto, const char *who)
 {
 	const char *p = src;
 
@@ -1955,17 +2077,18 @@ static void check_step_refs(struct ld *l, const struct dk_ynode *n,
 		key[len] = 0;
 		for (j = 0; j < upto && !found; j++)
 			found = l->wf->steps[j].key &&
-				!strcmp(l->wf->steps[j].key, key);
+			        !strcmp(l->wf->steps[j].key, key);
 		if (!found)
-			ERRN(l, n, "%s refers to .steps.%s, which is not an "
-				   "earlier step",
+			ERRN(l, n,
+			     "%s refers to .steps.%s, which is not an "
+			     "earlier step",
 			     who, key);
 		p += len;
 	}
 }
 
 static const char *const step_keys[] = {
-	"key", "description", "capability", "action", "args", "when",
+    "key", "description", "capability", "action", "args", "when",
 };
 
 static json_t *load_steps(struct ld *l, const struct dk_ynode *n)
@@ -1982,12 +2105,13 @@ static json_t *load_steps(struct ld *l, const struct dk_ynode *n)
 	for (i = 0; i < n->n; i++) {
 		const struct dk_ynode *m = n->items[i], *v, *cap, *act;
 		struct dk_step *st;
-		json_t *o = json_object(), *src;
+		json_t *o, *src;
 		char what[300], w[340];
 		const char *s;
 
 		if (!want_map(l, m, "a step"))
 			continue;
+		o = json_object();
 		st = &wf->steps[wf->nsteps++];
 		st->loc = loc_of(m);
 		json_array_append_new(out, o);
@@ -1996,15 +2120,17 @@ static json_t *load_steps(struct ld *l, const struct dk_ynode *n)
 		if ((v = need(l, m, "key", "a step")) &&
 		    (s = get_str(l, v, "key"))) {
 			if (!is_ident(s))
-				ERRN(l, v, "expected a lowercase identifier "
-					   "(a-z, 0-9, _) as step key, got "
-					   "\"%s\"",
+				ERRN(l, v,
+				     "expected a lowercase identifier "
+				     "(a-z, 0-9, _) as step key, got "
+				     "\"%s\"",
 				     s);
 			for (j = 0; j + 1 < wf->nsteps; j++)
 				if (wf->steps[j].key &&
 				    !strcmp(wf->steps[j].key, s))
-					ERRN(l, v, "step key \"%s\" is used "
-						   "twice (first at line %d)",
+					ERRN(l, v,
+					     "step key \"%s\" is used "
+					     "twice (first at line %d)",
 					     s, wf->steps[j].loc.line);
 			st->key = xstrdup(s);
 			put(o, "key", json_string(s));
@@ -2018,22 +2144,24 @@ static json_t *load_steps(struct ld *l, const struct dk_ynode *n)
 		cap = dk_ynode_get(m, "capability");
 		act = dk_ynode_get(m, "action");
 		if (cap && act) {
-			ERRN(l, act, "%s names both a capability and an "
-				     "action; a step calls exactly one",
+			ERRN(l, act,
+			     "%s names both a capability and an "
+			     "action; a step calls exactly one",
 			     what);
 		} else if (!cap && !act) {
-			ERRN(l, m, "%s needs a capability or an action to "
-				   "call",
+			ERRN(l, m,
+			     "%s needs a capability or an action to "
+			     "call",
 			     what);
 		}
 		if (cap && (s = get_str(l, cap, "capability"))) {
 			st->capability = dk_workflow_capability(wf, s);
 			if (!st->capability) {
 				snprintf(w, sizeof(w), "%s calls capability",
-					 what);
+				         what);
 				undefined(l, cap, w, s, "capabilities",
-					  wf->capabilities, wf->ncapabilities,
-					  sizeof(struct dk_capability));
+				          wf->capabilities, wf->ncapabilities,
+				          sizeof(struct dk_capability));
 			}
 			put(o, "capability", json_string(s));
 		}
@@ -2046,14 +2174,16 @@ static json_t *load_steps(struct ld *l, const struct dk_ynode *n)
 			src = NULL;
 			snprintf(w, sizeof(w), "the args of %s", what);
 			if ((st->args = get_jq(l, v, w, &src)))
-				check_step_refs(l, v, v->str, wf->nsteps - 1, w);
+				check_step_refs(l, v, v->str, wf->nsteps - 1,
+				                w);
 			put(o, "args", src);
 		}
 		if ((v = dk_ynode_get(m, "when"))) {
 			src = NULL;
 			snprintf(w, sizeof(w), "the condition of %s", what);
 			if ((st->when = get_jq(l, v, w, &src)))
-				check_step_refs(l, v, v->str, wf->nsteps - 1, w);
+				check_step_refs(l, v, v->str, wf->nsteps - 1,
+				                w);
 			put(o, "when", src);
 		}
 	}
@@ -2063,15 +2193,15 @@ static json_t *load_steps(struct ld *l, const struct dk_ynode *n)
 /* ---- the whole file ------------------------------------------------- */
 
 static const char *const top_keys[] = {
-	"name",	     "version",	  "description", "session",   "input",
-	"roles",     "redact",	  "providers",	 "databases", "capabilities",
-	"actions",   "approvals", "escalate",	 "budget",    "evidence",
-	"checkpoint", "steps",
+    "name",       "version",   "description", "session",   "input",
+    "roles",      "redact",    "providers",   "databases", "capabilities",
+    "actions",    "approvals", "escalate",    "budget",    "evidence",
+    "checkpoint", "steps",
 };
 
 static json_t *load_session(struct ld *l, const struct dk_ynode *n)
 {
-	static const char *const k[] = { "require", "optional" };
+	static const char *const k[] = {"require", "optional"};
 	json_t *o = json_object(), *a;
 	const struct dk_ynode *v;
 	size_t i;
@@ -2081,22 +2211,23 @@ static json_t *load_session(struct ld *l, const struct dk_ynode *n)
 		if ((v = dk_ynode_get(n, "require"))) {
 			a = NULL;
 			get_strv(l, v, "session.require", is_ident,
-				 "a lowercase identifier",
-				 &l->wf->session_require, &a);
+			         "a lowercase identifier",
+			         &l->wf->session_require, &a);
 			put(o, "require", a);
 		}
 		if ((v = dk_ynode_get(n, "optional"))) {
 			a = NULL;
 			get_strv(l, v, "session.optional", is_ident,
-				 "a lowercase identifier",
-				 &l->wf->session_optional, &a);
+			         "a lowercase identifier",
+			         &l->wf->session_optional, &a);
 			put(o, "optional", a);
 			for (i = 0; i < l->wf->session_optional.n; i++)
 				if (strv_has(&l->wf->session_require,
-					     l->wf->session_optional.v[i]))
-					ERRN(l, v, "session value \"%s\" is "
-						   "both required and "
-						   "optional",
+				             l->wf->session_optional.v[i]))
+					ERRN(l, v,
+					     "session value \"%s\" is "
+					     "both required and "
+					     "optional",
 					     l->wf->session_optional.v[i]);
 		}
 	}
@@ -2114,8 +2245,8 @@ static void load_top(struct ld *l, const struct dk_ynode *root, json_t *c)
 	const char *s;
 	json_t *a;
 	int t;
-	static const char *const ev[] = { "required" };
-	static const char *const cp[] = { "every_step" };
+	static const char *const ev[] = {"required"};
+	static const char *const cp[] = {"every_step"};
 
 	if (!want_map(l, root, "the workflow"))
 		return;
@@ -2123,9 +2254,10 @@ static void load_top(struct ld *l, const struct dk_ynode *root, json_t *c)
 	if ((v = need(l, root, "name", "the workflow")) &&
 	    (s = get_str(l, v, "name"))) {
 		if (!is_dotted(s))
-			ERRN(l, v, "expected a lowercase dotted name such as "
-				   "commerce.order_assistant for the "
-				   "workflow, got \"%s\"",
+			ERRN(l, v,
+			     "expected a lowercase dotted name such as "
+			     "commerce.order_assistant for the "
+			     "workflow, got \"%s\"",
 			     s);
 		wf->name = xstrdup(s);
 		put(c, "name", json_string(s));
@@ -2144,14 +2276,14 @@ static void load_top(struct ld *l, const struct dk_ynode *root, json_t *c)
 	a = NULL;
 	if ((v = dk_ynode_get(root, "roles")))
 		get_strv(l, v, "roles", is_rule_name,
-			 "a lowercase role name (a-z, 0-9, _ and -)",
-			 &wf->roles, &a);
+		         "a lowercase role name (a-z, 0-9, _ and -)",
+		         &wf->roles, &a);
 	put(c, "roles", a ? a : json_array());
 	a = NULL;
 	if ((v = dk_ynode_get(root, "redact")))
 		get_strv(l, v, "redact", redact_top,
-			 "a path starting with session. or input.",
-			 &wf->redact, &a);
+		         "a path starting with session. or input.", &wf->redact,
+		         &a);
 	put(c, "redact", a ? a : json_array());
 	v = dk_ynode_get(root, "providers");
 	put(c, "providers", v ? load_providers(l, v) : json_object());
@@ -2191,7 +2323,7 @@ static char *dir_of(const char *path)
 }
 
 int dk_workflow_load_buffer(struct dk_workflow **out, const char *path,
-			    const char *buf, size_t len, struct dk_diags *d)
+                            const char *buf, size_t len, struct dk_diags *d)
 {
 	struct dk_diags local = DK_DIAGS_INIT;
 	struct dk_ynode *root = NULL;
@@ -2211,7 +2343,7 @@ int dk_workflow_load_buffer(struct dk_workflow **out, const char *path,
 		if (d->n) {
 			dk_diags_sort(d);
 			dk_error_set(DK_EINVALID, "%s:%d:%d: %s", path,
-				     d->v[0].line, d->v[0].col, d->v[0].msg);
+			             d->v[0].line, d->v[0].col, d->v[0].msg);
 		}
 		dk_diags_clear(&local);
 		return rc;
@@ -2221,36 +2353,40 @@ int dk_workflow_load_buffer(struct dk_workflow **out, const char *path,
 	wf->dir = dir_of(path);
 	l.wf = wf;
 	c = json_object();
+	if (dk_jq_set_new(&l.jqset) < 0)
+		abort();
 	load_top(&l, root, c);
+	compile_jq(&l);
+	dk_jq_set_free(l.jqset);
 	dk_ynode_free(root);
 	if (l.errors || d->n) {
 		json_decref(c);
 		dk_workflow_free(wf);
 		dk_diags_sort(d);
 		rc = dk_error_set(DK_EINVALID, "%s:%d:%d: %s", path,
-				  d->n ? d->v[0].line : 1,
-				  d->n ? d->v[0].col : 1,
-				  d->n ? d->v[0].msg : "invalid workflow");
+		                  d->n ? d->v[0].line : 1,
+		                  d->n ? d->v[0].col : 1,
+		                  d->n ? d->v[0].msg : "invalid workflow");
 		dk_diags_clear(&local);
 		return rc;
 	}
 	if (!wf->input)
 		wf->input = json_object();
 	wf->canonical = c;
-	wf->canonical_text = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS |
-						   JSON_ENSURE_ASCII);
+	wf->canonical_text =
+	    json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
 	if (!wf->canonical_text) {
 		dk_workflow_free(wf);
 		return dk_error_set(DK_ERROR, "out of memory");
 	}
 	dk_sha256_hex(wf->workflow_hash, wf->canonical_text,
-		      strlen(wf->canonical_text));
+	              strlen(wf->canonical_text));
 	*out = wf;
 	return 0;
 }
 
 int dk_workflow_load(struct dk_workflow **out, const char *path,
-		     struct dk_diags *d)
+                     struct dk_diags *d)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -2261,13 +2397,13 @@ int dk_workflow_load(struct dk_workflow **out, const char *path,
 	if (rc == DK_EFULL) {
 		if (d)
 			dk_diags_add(d, 1, 1,
-				     "expected at most %d bytes (1 MiB), the "
-				     "file is larger",
-				     DK_YAML_MAX_BYTES);
+			             "expected at most %d bytes (1 MiB), the "
+			             "file is larger",
+			             DK_YAML_MAX_BYTES);
 		return dk_error_set(DK_EINVALID,
-				    "%s:1:1: expected at most %d bytes (1 "
-				    "MiB), the file is larger",
-				    path, DK_YAML_MAX_BYTES);
+		                    "%s:1:1: expected at most %d bytes (1 "
+		                    "MiB), the file is larger",
+		                    path, DK_YAML_MAX_BYTES);
 	}
 	if (rc < 0)
 		return rc;

@@ -132,8 +132,8 @@ void dk_workflow_free(struct dk_workflow *wf)
 	free(wf);
 }
 
-const struct dk_capability *
-dk_workflow_capability(const struct dk_workflow *wf, const char *name)
+const struct dk_capability *dk_workflow_capability(const struct dk_workflow *wf,
+                                                   const char *name)
 {
 	size_t i;
 
@@ -145,7 +145,7 @@ dk_workflow_capability(const struct dk_workflow *wf, const char *name)
 }
 
 const struct dk_action *dk_workflow_action(const struct dk_workflow *wf,
-					   const char *name)
+                                           const char *name)
 {
 	size_t i;
 
@@ -156,7 +156,7 @@ const struct dk_action *dk_workflow_action(const struct dk_workflow *wf,
 }
 
 const struct dk_step *dk_workflow_step(const struct dk_workflow *wf,
-				       const char *key)
+                                       const char *key)
 {
 	size_t i;
 
@@ -166,7 +166,7 @@ const struct dk_step *dk_workflow_step(const struct dk_workflow *wf,
 	return NULL;
 }
 
-static const char *const risks[] = { "low", "medium", "high", "critical" };
+static const char *const risks[] = {"low", "medium", "high", "critical"};
 
 const char *dk_risk_name(enum dk_risk r)
 {
@@ -212,8 +212,7 @@ const char *dk_cap_kind_name(enum dk_cap_kind k)
 }
 
 int dk_workflow_match_approval(const struct dk_approval_rule **out,
-			       const struct dk_workflow *wf,
-			       const json_t *ctx)
+                               const struct dk_workflow *wf, const json_t *ctx)
 {
 	size_t i;
 	int rc, hit;
@@ -223,8 +222,8 @@ int dk_workflow_match_approval(const struct dk_approval_rule **out,
 		const struct dk_approval_rule *r = &wf->approvals[i];
 		if (r->has_min_risk) {
 			enum dk_risk risk = DK_RISK_LOW;
-			const char *s = json_string_value(
-				json_object_get(ctx, "risk"));
+			const char *s =
+			    json_string_value(json_object_get(ctx, "risk"));
 			if (!s || dk_risk_parse(&risk, s) < 0 ||
 			    risk < r->min_risk)
 				continue;
@@ -304,7 +303,7 @@ static int sb_pct(struct sbuf *b, const char *s)
 
 int dk_workflow_expand_path(char **out, const char *tmpl, const json_t *args)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 	const char *p = tmpl, *o;
 	int rc = 0;
 
@@ -318,7 +317,7 @@ int dk_workflow_expand_path(char **out, const char *tmpl, const json_t *args)
 
 		if (!e || (size_t)(e - o) >= sizeof(name)) {
 			rc = dk_error_set(DK_EINVALID, "bad path template %s",
-					  tmpl);
+			                  tmpl);
 			goto out;
 		}
 		if ((rc = sb_add(&b, p, (size_t)(o - p))) < 0)
@@ -330,13 +329,13 @@ int dk_workflow_expand_path(char **out, const char *tmpl, const json_t *args)
 			rc = sb_pct(&b, json_string_value(v));
 		} else if (json_is_integer(v)) {
 			snprintf(num, sizeof(num), "%lld",
-				 (long long)json_integer_value(v));
+			         (long long)json_integer_value(v));
 			rc = sb_add(&b, num, strlen(num));
 		} else {
 			rc = dk_error_set(DK_EINVALID,
-					  "path field \"%s\" is %s", name,
-					  v ? "not a string or integer"
-					    : "missing from args");
+			                  "path field \"%s\" is %s", name,
+			                  v ? "not a string or integer"
+			                    : "missing from args");
 		}
 		if (rc < 0)
 			goto out;
@@ -353,11 +352,11 @@ out:
 }
 
 int dk_workflow_expand_header(char **out, const char *tmpl,
-			      const char *(*secret)(const char *name,
-						    void *data),
-			      void *data)
+                              const char *(*secret)(const char *name,
+                                                    void *data),
+                              void *data)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 	const char *p = tmpl, *o;
 	int rc;
 
@@ -369,8 +368,7 @@ int dk_workflow_expand_header(char **out, const char *tmpl,
 		char name[128];
 
 		if (!e || (size_t)(e - o - 9) >= sizeof(name)) {
-			rc = dk_error_set(DK_EINVALID,
-					  "bad header template");
+			rc = dk_error_set(DK_EINVALID, "bad header template");
 			goto out;
 		}
 		memcpy(name, o + 9, (size_t)(e - o - 9));
@@ -379,7 +377,7 @@ int dk_workflow_expand_header(char **out, const char *tmpl,
 			goto out;
 		if (!(val = secret(name, data))) {
 			rc = dk_error_set(DK_ENOTFOUND, "secret %s is not set",
-					  name);
+			                  name);
 			goto out;
 		}
 		if ((rc = sb_add(&b, val, strlen(val))) < 0)
@@ -410,7 +408,7 @@ static int resolve(char **out, const char *dir, const char *path)
 }
 
 int dk_database_path(char **out, const struct dk_workflow *wf,
-		     const struct dk_database *db)
+                     const struct dk_database *db)
 {
 	const char *e;
 
@@ -422,14 +420,14 @@ int dk_database_path(char **out, const struct dk_workflow *wf,
 }
 
 int dk_exec_path(char **out, const struct dk_workflow *wf,
-		 const struct dk_capability *cap)
+                 const struct dk_capability *cap)
 {
 	const char *p;
 
 	*out = NULL;
 	if (cap->kind != DK_CAP_EXEC || !cap->exec.argv.n)
 		return dk_error_set(DK_EINVALID, "%s is not an exec capability",
-				    cap->name);
+		                    cap->name);
 	p = cap->exec.argv.v[0];
 	if (!strchr(p, '/')) {
 		*out = strdup(p);

@@ -40,16 +40,16 @@ enum dk_risk {
 enum dk_cap_kind { DK_CAP_SQL, DK_CAP_EXEC, DK_CAP_HTTP };
 
 /* Defaults applied when a workflow does not say. */
-#define DK_EXEC_TIMEOUT_MS 10000
-#define DK_EXEC_MAX_OUTPUT (1024 * 1024)       /* stdout cap, bytes */
+#define DK_EXEC_TIMEOUT_MS         10000
+#define DK_EXEC_MAX_OUTPUT         (1024 * 1024) /* stdout cap, bytes */
 #define DK_HTTP_CONNECT_TIMEOUT_MS 5000
-#define DK_HTTP_TIMEOUT_MS 15000
-#define DK_HTTP_MAX_RESPONSE (1024 * 1024)
-#define DK_SQL_MAX_ROWS 1000
-#define DK_RETRY_MAX_ATTEMPTS 3
-#define DK_RETRY_BASE_MS 200
-#define DK_RETRY_MAX_MS 5000
-#define DK_APPROVAL_EXPIRES_S (24 * 3600)
+#define DK_HTTP_TIMEOUT_MS         15000
+#define DK_HTTP_MAX_RESPONSE       (1024 * 1024)
+#define DK_SQL_MAX_ROWS            1000
+#define DK_RETRY_MAX_ATTEMPTS      3
+#define DK_RETRY_BASE_MS           200
+#define DK_RETRY_MAX_MS            5000
+#define DK_APPROVAL_EXPIRES_S      (24 * 3600)
 
 /*
  * A list of owned strings.
@@ -137,8 +137,8 @@ struct dk_capability {
 
 	struct {
 		const struct dk_database *db;
-		char *query;     /* as written */
-		char *sql;       /* rewritten with ?N placeholders */
+		char *query; /* as written */
+		char *sql;   /* rewritten with ?N placeholders */
 		struct dk_sql_param *params;
 		size_t nparams;
 		enum dk_sql_returns returns;
@@ -173,13 +173,13 @@ struct dk_action {
 	char *path;   /* template: "/orders/{order_id}/cancel.json" */
 	struct dk_header *headers;
 	size_t nheaders;
-	struct dk_jq *body; /* over {args, session, run}; NULL: no body */
+	struct dk_jq *body; /* over {args, session, run, idempotency_key} */
 	enum dk_body_encoding encoding;
 	struct dk_strv secrets;   /* environment variable names */
 	char *idempotency_header; /* NULL: the provider has none */
 	int connect_timeout_ms, timeout_ms;
 	struct {
-		int max_attempts; /* including the first */
+		int max_attempts;    /* including the first */
 		int base_ms, max_ms; /* full-jitter exponential backoff */
 	} retry;
 	struct {
@@ -188,7 +188,7 @@ struct dk_action {
 	} breaker;
 	const struct dk_action *fallback; /* NULL when none */
 	enum dk_risk risk;
-	json_t *input; /* args schema; never NULL */
+	json_t *input;         /* args schema; never NULL */
 	struct dk_strv record; /* response fields kept: "id", "refund.status" */
 	struct dk_strv redact;
 	size_t max_response;
@@ -213,11 +213,11 @@ struct dk_approval_rule {
 	int has_min_risk;
 	enum dk_risk min_risk;
 	enum dk_decision decision;
-	char *role;          /* DK_DECISION_REQUIRE only */
-	int count;           /* distinct approvers, >= 1 */
-	int allow_proposer;  /* 0 by default */
-	int64_t expires_s;   /* proposal lifetime */
-	char *reason;        /* shown on deny and in proposals; may be NULL */
+	char *role;         /* DK_DECISION_REQUIRE only */
+	int count;          /* distinct approvers, >= 1 */
+	int allow_proposer; /* 0 by default */
+	int64_t expires_s;  /* proposal lifetime */
+	char *reason;       /* shown on deny and in proposals; may be NULL */
 	struct dk_loc loc;
 };
 
@@ -285,9 +285,9 @@ struct dk_workflow {
 	struct dk_step *steps;
 	size_t nsteps;
 
-	json_t *canonical;       /* the canonical form as JSON */
-	char *canonical_text;    /* compact, sorted keys, no trailing newline */
-	char workflow_hash[65];  /* SHA-256 of canonical_text, hex */
+	json_t *canonical;      /* the canonical form as JSON */
+	char *canonical_text;   /* compact, sorted keys, no trailing newline */
+	char workflow_hash[65]; /* SHA-256 of canonical_text, hex */
 };
 
 /*
@@ -297,19 +297,19 @@ struct dk_workflow {
  * read. d may be NULL when only the code matters.
  */
 int dk_workflow_load(struct dk_workflow **out, const char *path,
-		     struct dk_diags *d);
+                     struct dk_diags *d);
 /* The same from memory; path is used for messages and relative paths. */
 int dk_workflow_load_buffer(struct dk_workflow **out, const char *path,
-			    const char *buf, size_t len, struct dk_diags *d);
+                            const char *buf, size_t len, struct dk_diags *d);
 void dk_workflow_free(struct dk_workflow *wf);
 
 /* Lookups by name or key; NULL when absent. */
-const struct dk_capability *
-dk_workflow_capability(const struct dk_workflow *wf, const char *name);
+const struct dk_capability *dk_workflow_capability(const struct dk_workflow *wf,
+                                                   const char *name);
 const struct dk_action *dk_workflow_action(const struct dk_workflow *wf,
-					   const char *name);
+                                           const char *name);
 const struct dk_step *dk_workflow_step(const struct dk_workflow *wf,
-				       const char *key);
+                                       const char *key);
 
 const char *dk_risk_name(enum dk_risk r);
 int dk_risk_parse(enum dk_risk *out, const char *s);
@@ -322,8 +322,7 @@ const char *dk_cap_kind_name(enum dk_cap_kind k);
  * denied). DK_EINVALID when a condition fails to evaluate.
  */
 int dk_workflow_match_approval(const struct dk_approval_rule **out,
-			       const struct dk_workflow *wf,
-			       const json_t *ctx);
+                               const struct dk_workflow *wf, const json_t *ctx);
 
 /* The provider's base URL, honouring base_url_env. Not owned by caller. */
 const char *dk_provider_base_url(const struct dk_provider *p);
@@ -342,15 +341,15 @@ int dk_workflow_expand_path(char **out, const char *tmpl, const json_t *args);
  * The caller must explicit_bzero and free *out.
  */
 int dk_workflow_expand_header(char **out, const char *tmpl,
-			      const char *(*secret)(const char *name,
-						    void *data),
-			      void *data);
+                              const char *(*secret)(const char *name,
+                                                    void *data),
+                              void *data);
 
 /* The database file to open (path_env or path resolved against wf->dir). */
 int dk_database_path(char **out, const struct dk_workflow *wf,
-		     const struct dk_database *db);
+                     const struct dk_database *db);
 /* argv[0] resolved: relative paths containing '/' against wf->dir. */
 int dk_exec_path(char **out, const struct dk_workflow *wf,
-		 const struct dk_capability *cap);
+                 const struct dk_capability *cap);
 
 #endif

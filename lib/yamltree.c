@@ -103,8 +103,7 @@ void dk_ynode_free(struct dk_ynode *n)
 	free(n);
 }
 
-const struct dk_ynode *dk_ynode_get(const struct dk_ynode *map,
-				    const char *key)
+const struct dk_ynode *dk_ynode_get(const struct dk_ynode *map, const char *key)
 {
 	size_t i;
 
@@ -158,7 +157,7 @@ size_t dk_edit_distance(const char *a, const char *b, size_t cap)
 			size_t sub = prev + (a[i - 1] != b[j - 1]);
 			size_t del = row[j] + 1, ins = row[j - 1] + 1;
 			row[j] = sub < del ? (sub < ins ? sub : ins)
-					   : (del < ins ? del : ins);
+			                   : (del < ins ? del : ins);
 			if (row[j] < best)
 				best = row[j];
 			prev = cur;
@@ -248,6 +247,9 @@ struct parser {
 	size_t nodes;
 	struct dk_ynode *root;
 	int fatal;
+	/* Invalid (non-scalar) keys: kept alive while their events arrive. */
+	struct dk_ynode **discard;
+	size_t ndiscard;
 };
 
 static struct dk_ynode *node_new(enum dk_ynode_type t, const yaml_mark_t *m)
@@ -281,11 +283,24 @@ static int push_child(struct parser *p, struct dk_ynode *n)
 		size_t i;
 		if (n->type != DK_YSCALAR || !*n->str) {
 			dk_diags_add(p->d, n->line, n->col,
-				     "expected a non-empty string as mapping "
-				     "key, got %s",
-				     n->type == DK_YSCALAR ? "an empty key"
-							    : dk_ynode_describe(n));
-			dk_ynode_free(n);
+			             "expected a non-empty string as mapping "
+			             "key, got %s",
+			             n->type == DK_YSCALAR
+			                 ? "an empty key"
+			                 : dk_ynode_describe(n));
+			if (n->type == DK_YSCALAR) {
+				dk_ynode_free(n);
+			} else {
+				/* Its children are still to come. */
+				struct dk_ynode **v = realloc(
+				    p->discard, (p->ndiscard + 1) * sizeof(*v));
+				if (!v) {
+					dk_ynode_free(n);
+					return -1;
+				}
+				p->discard = v;
+				p->discard[p->ndiscard++] = n;
+			}
 			/* Keep the shape: a placeholder key. */
 			n = calloc(1, sizeof(*n));
 			if (!n)
@@ -299,9 +314,9 @@ static int push_child(struct parser *p, struct dk_ynode *n)
 			if (c->keys[i]->line &&
 			    !strcmp(c->keys[i]->str, n->str)) {
 				dk_diags_add(p->d, n->line, n->col,
-					     "duplicate key \"%s\" (first at "
-					     "line %d)",
-					     n->str, c->keys[i]->line);
+				             "duplicate key \"%s\" (first at "
+				             "line %d)",
+				             n->str, c->keys[i]->line);
 				break;
 			}
 		}
@@ -310,11 +325,10 @@ static int push_child(struct parser *p, struct dk_ynode *n)
 	}
 	if (c->n >= DK_YAML_MAX_ITEMS) {
 		if (c->n == DK_YAML_MAX_ITEMS)
-			dk_diags_add(p->d, n->line, n->col,
-				     "more than %d entries in one %s",
-				     DK_YAML_MAX_ITEMS,
-				     c->type == DK_YMAP ? "mapping"
-							: "sequence");
+			dk_diags_add(
+			    p->d, n->line, n->col,
+			    "more than %d entries in one %s", DK_YAML_MAX_ITEMS,
+			    c->type == DK_YMAP ? "mapping" : "sequence");
 		p->fatal = 1;
 		dk_ynode_free(n);
 		return -1;
@@ -326,7 +340,8 @@ static int push_child(struct parser *p, struct dk_ynode *n)
 			return -1;
 		c->items = it;
 		if (c->type == DK_YMAP) {
-			struct dk_ynode **k = realloc(c->keys, cap * sizeof(*k));
+			struct dk_ynode **k =
+			    realloc(c->keys, cap * sizeof(*k));
 			if (!k)
 				return -1;
 			c->keys = k;
@@ -345,8 +360,8 @@ static int count_node(struct parser *p, const yaml_mark_t *m)
 {
 	if (++p->nodes > DK_YAML_MAX_NODES) {
 		dk_diags_add(p->d, (int)m->line + 1, (int)m->column + 1,
-			     "more than %d nodes in the file",
-			     DK_YAML_MAX_NODES);
+		             "more than %d nodes in the file",
+		             DK_YAML_MAX_NODES);
 		p->fatal = 1;
 		return -1;
 	}
@@ -354,26 +369,27 @@ static int count_node(struct parser *p, const yaml_mark_t *m)
 }
 
 static void check_props(struct parser *p, const yaml_event_t *ev,
-			const unsigned char *anchor, const unsigned char *tag,
-			int implicit)
+                        const unsigned char *anchor, const unsigned char *tag,
+                        int implicit)
 {
-	int l = (int)ev->start_mark.line + 1, c = (int)ev->start_mark.column + 1;
+	int l = (int)ev->start_mark.line + 1,
+	    c = (int)ev->start_mark.column + 1;
 
 	if (anchor)
 		dk_diags_add(p->d, l, c,
-			     "anchors are not allowed (found &%s); write the "
-			     "value out",
-			     anchor);
+		             "anchors are not allowed (found &%s); write the "
+		             "value out",
+		             anchor);
 	if (tag && !implicit) {
 		const char *t = (const char *)tag;
 		const char *std = "tag:yaml.org,2002:";
 		if (!strncmp(t, std, strlen(std)))
 			dk_diags_add(p->d, l, c,
-				     "tags are not allowed (found !!%s)",
-				     t + strlen(std));
+			             "tags are not allowed (found !!%s)",
+			             t + strlen(std));
 		else
 			dk_diags_add(p->d, l, c,
-				     "tags are not allowed (found %s)", t);
+			             "tags are not allowed (found %s)", t);
 	}
 }
 
@@ -385,17 +401,16 @@ static int handle_event(struct parser *p, yaml_event_t *ev, int *docs)
 	switch (ev->type) {
 	case YAML_DOCUMENT_START_EVENT:
 		if (++*docs > 1) {
-			dk_diags_add(p->d, (int)m->line + 1,
-				     (int)m->column + 1,
-				     "expected one YAML document, found "
-				     "another");
+			dk_diags_add(p->d, (int)m->line + 1, (int)m->column + 1,
+			             "expected one YAML document, found "
+			             "another");
 			p->fatal = 1;
 		}
 		return 0;
 	case YAML_ALIAS_EVENT:
 		dk_diags_add(p->d, (int)m->line + 1, (int)m->column + 1,
-			     "aliases are not allowed (found *%s)",
-			     ev->data.alias.anchor);
+		             "aliases are not allowed (found *%s)",
+		             ev->data.alias.anchor);
 		if (count_node(p, m) < 0)
 			return -1;
 		n = node_new(DK_YSCALAR, m);
@@ -404,8 +419,8 @@ static int handle_event(struct parser *p, yaml_event_t *ev, int *docs)
 		return push_child(p, n);
 	case YAML_SCALAR_EVENT:
 		check_props(p, ev, ev->data.scalar.anchor, ev->data.scalar.tag,
-			    ev->data.scalar.plain_implicit ||
-				    ev->data.scalar.quoted_implicit);
+		            ev->data.scalar.plain_implicit ||
+		                ev->data.scalar.quoted_implicit);
 		if (count_node(p, m) < 0)
 			return -1;
 		n = node_new(DK_YSCALAR, m);
@@ -419,35 +434,34 @@ static int handle_event(struct parser *p, yaml_event_t *ev, int *docs)
 		n->str[n->len] = 0;
 		n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 		n->block = ev->data.scalar.style == YAML_LITERAL_SCALAR_STYLE ||
-			   ev->data.scalar.style == YAML_FOLDED_SCALAR_STYLE;
+		           ev->data.scalar.style == YAML_FOLDED_SCALAR_STYLE;
 		if (memchr(n->str, 0, n->len)) {
 			dk_diags_add(p->d, n->line, n->col,
-				     "NUL characters are not allowed");
+			             "NUL characters are not allowed");
 		}
 		return push_child(p, n);
 	case YAML_SEQUENCE_START_EVENT:
 	case YAML_MAPPING_START_EVENT:
 		if (ev->type == YAML_SEQUENCE_START_EVENT)
 			check_props(p, ev, ev->data.sequence_start.anchor,
-				    ev->data.sequence_start.tag,
-				    ev->data.sequence_start.implicit);
+			            ev->data.sequence_start.tag,
+			            ev->data.sequence_start.implicit);
 		else
 			check_props(p, ev, ev->data.mapping_start.anchor,
-				    ev->data.mapping_start.tag,
-				    ev->data.mapping_start.implicit);
+			            ev->data.mapping_start.tag,
+			            ev->data.mapping_start.implicit);
 		if (p->depth >= DK_YAML_MAX_DEPTH) {
-			dk_diags_add(p->d, (int)m->line + 1,
-				     (int)m->column + 1,
-				     "nesting deeper than %d levels",
-				     DK_YAML_MAX_DEPTH);
+			dk_diags_add(p->d, (int)m->line + 1, (int)m->column + 1,
+			             "nesting deeper than %d levels",
+			             DK_YAML_MAX_DEPTH);
 			p->fatal = 1;
 			return -1;
 		}
 		if (count_node(p, m) < 0)
 			return -1;
 		n = node_new(ev->type == YAML_SEQUENCE_START_EVENT ? DK_YSEQ
-								   : DK_YMAP,
-			     m);
+		                                                   : DK_YMAP,
+		             m);
 		if (!n)
 			return -1;
 		if (push_child(p, n) < 0)
@@ -471,7 +485,7 @@ static int handle_event(struct parser *p, yaml_event_t *ev, int *docs)
 }
 
 int dk_yaml_parse(struct dk_ynode **out, const char *buf, size_t len,
-		  struct dk_diags *d)
+                  struct dk_diags *d)
 {
 	yaml_parser_t yp;
 	yaml_event_t ev;
@@ -484,14 +498,14 @@ int dk_yaml_parse(struct dk_ynode **out, const char *buf, size_t len,
 	p.d = d;
 	if (len > DK_YAML_MAX_BYTES) {
 		dk_diags_add(d, 1, 1,
-			     "expected at most %d bytes (1 MiB), the file has "
-			     "%zu",
-			     DK_YAML_MAX_BYTES, len);
+		             "expected at most %d bytes (1 MiB), the file has "
+		             "%zu",
+		             DK_YAML_MAX_BYTES, len);
 		return DK_EINVALID;
 	}
 	if (utf8_check(buf, len, &line, &col) < 0) {
 		dk_diags_add(d, line, col,
-			     "expected UTF-8 text, found an invalid byte");
+		             "expected UTF-8 text, found an invalid byte");
 		return DK_EINVALID;
 	}
 	if (!yaml_parser_initialize(&yp))
@@ -499,24 +513,21 @@ int dk_yaml_parse(struct dk_ynode **out, const char *buf, size_t len,
 	yaml_parser_set_input_string(&yp, (const unsigned char *)buf, len);
 	while (!done) {
 		if (!yaml_parser_parse(&yp, &ev)) {
-			const yaml_mark_t *m = yp.problem ? &yp.problem_mark
-							  : &yp.mark;
+			const yaml_mark_t *m =
+			    yp.problem ? &yp.problem_mark : &yp.mark;
 			if (yp.context)
-				dk_diags_add(d, (int)m->line + 1,
-					     (int)m->column + 1,
-					     "invalid YAML: %s %s started at "
-					     "line %d column %d",
-					     yp.problem ? yp.problem
-							: "syntax error",
-					     yp.context,
-					     (int)yp.context_mark.line + 1,
-					     (int)yp.context_mark.column + 1);
+				dk_diags_add(
+				    d, (int)m->line + 1, (int)m->column + 1,
+				    "invalid YAML: %s %s started at "
+				    "line %d column %d",
+				    yp.problem ? yp.problem : "syntax error",
+				    yp.context, (int)yp.context_mark.line + 1,
+				    (int)yp.context_mark.column + 1);
 			else
-				dk_diags_add(d, (int)m->line + 1,
-					     (int)m->column + 1,
-					     "invalid YAML: %s",
-					     yp.problem ? yp.problem
-							: "syntax error");
+				dk_diags_add(
+				    d, (int)m->line + 1, (int)m->column + 1,
+				    "invalid YAML: %s",
+				    yp.problem ? yp.problem : "syntax error");
 			p.fatal = 1;
 			break;
 		}
@@ -532,14 +543,17 @@ int dk_yaml_parse(struct dk_ynode **out, const char *buf, size_t len,
 			break;
 	}
 	yaml_parser_delete(&yp);
+	for (size_t i = 0; i < p.ndiscard; i++)
+		dk_ynode_free(p.discard[i]);
+	free(p.discard);
 	while (p.depth > 0) {
 		p.depth--;
 		dk_ynode_free(p.stack[p.depth].pending_key);
 	}
 	if (!p.fatal && !p.root)
 		dk_diags_add(d, 1, 1,
-			     "expected a mapping with the workflow's keys, "
-			     "the file is empty");
+		             "expected a mapping with the workflow's keys, "
+		             "the file is empty");
 	if (d->n + d->dropped > before || p.fatal) {
 		dk_ynode_free(p.root);
 		return rc;

@@ -27,7 +27,7 @@
 #define DK_YAML_MAX_DEPTH 32
 #define DK_YAML_MAX_ITEMS 1000
 #define DK_YAML_MAX_NODES 50000
-#define DK_DIAGS_MAX 100 /* further diagnostics are counted, not kept */
+#define DK_DIAGS_MAX      100 /* further diagnostics are counted, not kept */
 
 enum dk_ynode_type { DK_YSCALAR, DK_YMAP, DK_YSEQ };
 
@@ -56,10 +56,13 @@ struct dk_diags {
 	size_t dropped; /* diagnostics past DK_DIAGS_MAX */
 };
 
-#define DK_DIAGS_INIT { NULL, 0, 0, 0 }
+#define DK_DIAGS_INIT                                                          \
+	{                                                                      \
+		NULL, 0, 0, 0                                                  \
+	}
 
-void dk_diags_add(struct dk_diags *d, int line, int col, const char *fmt,
-		  ...) __attribute__((format(printf, 4, 5)));
+void dk_diags_add(struct dk_diags *d, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Sort by position (stable) and drop exact duplicates. */
 void dk_diags_sort(struct dk_diags *d);
 void dk_diags_clear(struct dk_diags *d);
@@ -70,12 +73,12 @@ void dk_diags_clear(struct dk_diags *d);
  * returned when the file is well-formed YAML within the limits).
  */
 int dk_yaml_parse(struct dk_ynode **out, const char *buf, size_t len,
-		  struct dk_diags *d);
+                  struct dk_diags *d);
 void dk_ynode_free(struct dk_ynode *n);
 
 /* The value of key in mapping map, or NULL; *key_out gets the key node. */
 const struct dk_ynode *dk_ynode_get(const struct dk_ynode *map,
-				    const char *key);
+                                    const char *key);
 /* "a mapping", "a sequence", "a string", "a number" ... for messages. */
 const char *dk_ynode_describe(const struct dk_ynode *n);
 

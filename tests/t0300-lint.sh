@@ -100,4 +100,30 @@ assert v[\"usage\"][\"input_tokens\"] > 0" &&
 	grep -q "invalid JSON" err
 '
 
+test_expect_success 'every key of the language is accepted, defaults filled in' '
+	docket lint --json "$SRC/tests/workflows/all-keys.yaml" >out &&
+	python3 -c "
+import json
+v = json.load(open(\"out\"))
+c = v[\"capabilities\"]
+assert c[\"t.rows\"][\"max_rows\"] == 10 and c[\"t.rows\"][\"returns\"] == \"rows\"
+assert c[\"t.rows\"][\"ensure\"][0] == {\"check\": \".output.count <= 10\", \"message\": \".output.count <= 10\"}
+assert c[\"t.tool\"][\"argv\"] == [\"tools/x.py\", \"--strict\"] and c[\"t.tool\"][\"env\"] == [\"LANG\", \"TZ\"]
+assert c[\"t.stock\"][\"max_response_bytes\"] == 4096
+a = v[\"actions\"]
+assert a[\"pay.refund\"][\"breaker\"] == {\"failures\": 3, \"window_s\": 300, \"open_s\": 120}
+assert a[\"pay.refund\"][\"encoding\"] == \"form\" and a[\"pay.refund\"][\"fallback\"] == \"desk.ticket\"
+assert a[\"desk.lookup\"][\"retry\"] == {\"max_attempts\": 3, \"base_ms\": 200, \"max_ms\": 5000}
+assert a[\"desk.lookup\"][\"risk\"] == \"medium\" and \"idempotency_header\" not in a[\"desk.lookup\"]
+assert v[\"approvals\"][1][\"expires_s\"] == 28800 and v[\"approvals\"][1][\"count\"] == 2
+assert v[\"approvals\"][2] == {\"name\": \"rest\", \"decision\": \"auto\"}
+assert v[\"input\"][\"properties\"][\"kind\"][\"enum\"] == [\"a\", 1, True, None]
+assert v[\"input\"][\"properties\"][\"ratio\"][\"minimum\"] == 0.5
+assert v[\"budget\"][\"warn_at\"] == 70 and v[\"evidence\"] == \"required\"
+assert v[\"providers\"][\"desk\"][\"local_hosts\"] == [\"127.0.0.1\"]
+assert v[\"databases\"][\"shop\"][\"writable\"] is True
+assert v[\"session\"][\"optional\"] == [\"conversation_id\"]
+"
+'
+
 test_done

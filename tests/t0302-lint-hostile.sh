@@ -106,4 +106,56 @@ sys.stdout.write(\"name: a.b\\nversion: 1\\ncapabilities:\\n  c.d:\\n    kind: e
 	test_cmp want err
 '
 
+test_expect_success 'a workflow with 1000 steps and 2000 jq expressions loads' '
+	python3 -c "
+import sys
+w = sys.stdout.write
+w(\"name: a.b\\nversion: 1\\ncapabilities:\\n  c.d: {kind: exec, argv: [x]}\\nsteps:\\n\")
+for i in range(1000):
+    w(\"  - {key: s%d, capability: c.d, args: \\\"{n: %d}\\\", when: \\\".input.x != %d\\\"}\\n\" % (i, i, i))
+" >steps.yaml &&
+	lint_rss --json steps.yaml >out &&
+	python3 -c "
+import json
+v = json.load(open(\"out\"))
+assert len(v[\"steps\"]) == 1000 and v[\"steps\"][999][\"when\"] == \".input.x != 999\"
+" &&
+	rss_bounded
+'
+
+test_expect_success 'mutated examples are refused or accepted, never crash lint' '
+	python3 - "$SRC" <<-\EOF_
+	import glob, os, random, subprocess, sys
+	random.seed(3)
+	src = sys.argv[1]
+	files = sorted(glob.glob(src + "/workflows/commerce/*.yaml")) + \
+	    [src + "/tests/workflows/all-keys.yaml"]
+	texts = [open(f, "rb").read() for f in files]
+	for i in range(150):
+	    b = bytearray(random.choice(texts))
+	    for _ in range(random.randint(1, 4)):
+	        p = random.randrange(len(b))
+	        op = random.randint(0, 2)
+	        if op == 0:
+	            del b[p:p + random.randint(1, 20)]
+	        elif op == 1:
+	            b[p:p] = random.choice([b":", b"-", b"[", b"{", b"\"", b"&a",
+	                                    b"*a", b"\n  ", b"#", b"|", b"\xff",
+	                                    b"(", b")", b".steps.", b"}", b"]",
+	                                    b"? ", b"!!str ", b"---\n", b"\\(",
+	                                    b"\t", b",", b"\xc3"])
+	        else:
+	            q = random.randrange(len(b))
+	            b[p], b[q] = b[q], b[p]
+	    open("m%d.yaml" % i, "wb").write(b)
+	    r = subprocess.run(["docket", "lint", "m%d.yaml" % i],
+	                       capture_output=True)
+	    if r.returncode not in (0, 6):
+	        sys.exit("m%d.yaml: exit %d: %s" % (i, r.returncode, r.stderr[-500:]))
+	    if r.returncode == 6 and not r.stderr.startswith(b"m%d.yaml:" % i):
+	        sys.exit("m%d.yaml: unlocated error: %s" % (i, r.stderr[:200]))
+	    os.unlink("m%d.yaml" % i)
+	EOF_
+'
+
 test_done
