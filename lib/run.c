@@ -1573,7 +1573,11 @@ int dk_run_resume(struct dk_run_result *res, struct dk_ledger *l,
 	int rc, lockfd;
 
 	memset(res, 0, sizeof(*res));
-	/* the run must exist (its id is then safe in a path) */
+	if (!dk_id_valid(run))
+		return dk_error_set(DK_EINVALID,
+		                    "'%.80s' is not a valid run id (1-64 of "
+		                    "a-z, 0-9, -)",
+		                    run);
 	if ((rc = dk_run_records(&recs, NULL, l, run)) < 0)
 		return rc;
 	json_decref(recs);
@@ -1598,11 +1602,6 @@ static int resume_locked(struct dk_run_result *res, struct dk_ledger *l,
 
 	memset(res, 0, sizeof(*res));
 	memset(&r, 0, sizeof(r));
-	if (!dk_id_valid(run))
-		return dk_error_set(DK_EINVALID,
-		                    "'%.80s' is not a valid run id (1-64 of "
-		                    "a-z, 0-9, -)",
-		                    run);
 	if ((rc = dk_run_records(&recs, NULL, l, run)) < 0)
 		return rc;
 	started = json_object_get(json_array_get(recs, 0), "body");
