@@ -148,3 +148,7 @@ done
 echo
 echo "== HTTP round trips through lib/http (fake provider on 127.0.0.1; the baseline for dispatch)"
 DOCKET_BUILD=$B "$SRC/bench/http.sh" "${BENCH_HTTP:-1000}" | sed 's/^/  /'
+
+echo
+echo "== docket run: per-step overhead (bench/run-bench.sh; target < 2 ms a step with fsync off, flat in ledger size)"
+DOCKET_BUILD=$B BENCH_RUN_SIZES="${BENCH_RUN_SIZES:-1000 100000}" sh "$SRC/bench/run-bench.sh" | sed 's/^/  /'

@@ -274,15 +274,25 @@ static void print_text(struct dk_cmd_ctx *ctx, const json_t *sum)
 			continue;
 		}
 		print_value("args", json_object_get(s, "args"));
+		print_value("bound", json_object_get(s, "bound"));
 		print_value("output", json_object_get(s, "output"));
 		if (!strcmp(st, "skipped")) {
 			char *wv = compact(json_object_get(s, "when_value"));
-			printf("        %-7s %s -> %s\n", "when",
-			       str(s, "when"), wv ? wv : "null");
+			const char *w = str(s, "when");
+			size_t wl = strlen(w);
+
+			/* a multi-line condition on one line */
+			while (wl && (w[wl - 1] == '\n' || w[wl - 1] == ' '))
+				wl--;
+			printf("        %-7s ", "when");
+			for (; wl; w++, wl--)
+				putchar(*w == '\n' ? ' ' : *w);
+			printf(" -> %s\n", wv ? wv : "null");
 			free(wv);
 		}
 		if (json_object_get(s, "error"))
 			printf("        %-7s %s\n", "error", str(s, "error"));
+		print_value("stderr", json_object_get(s, "stderr"));
 		if (json_object_get(s, "rule"))
 			printf("        %-7s %s\n", "rule", str(s, "rule"));
 	}

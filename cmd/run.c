@@ -69,6 +69,11 @@ static json_t *gather(struct dk_cmd_ctx *ctx, const char *name,
 		json_error_t err;
 
 		obj = json_load_file(file, JSON_REJECT_DUPLICATES, &err);
+		if (!obj && err.line < 1) { /* cannot read it at all */
+			dk_cmd_errorf(ctx, "--%s %s: %s", file_opt, file,
+			              err.text);
+			return NULL;
+		}
 		if (!obj) {
 			dk_cmd_errorf(ctx, "%s:%d:%d: %s", file, err.line,
 			              err.column, err.text);
@@ -89,6 +94,34 @@ static json_t *gather(struct dk_cmd_ctx *ctx, const char *name,
 			return NULL;
 		}
 	return obj;
+}
+
+/* After a refused input: point at a KEY=VALUE pair that gave a string
+ * where the schema wanted another type. */
+static void typed_hint(struct dk_cmd_ctx *ctx, const char *msg)
+{
+	const char *const *pairs;
+	int n, i;
+
+	pairs = dk_opt_list(&ctx->opts, "input", &n);
+	for (i = 0; i < n; i++) {
+		const char *eq = strchr(pairs[i], '=');
+		char want[300];
+
+		if (!eq || eq == pairs[i] || eq[-1] == ':')
+			continue;
+		snprintf(want, sizeof(want), "$.%.*s: expected",
+		         (int)(eq - pairs[i]), pairs[i]);
+		if (strstr(msg, want) && strstr(msg, "got a string")) {
+			fprintf(stderr,
+			        "hint: --input %.*s=... gives a string; "
+			        "--input %.*s:=JSON gives a number, boolean, "
+			        "array or object\n",
+			        (int)(eq - pairs[i]), pairs[i],
+			        (int)(eq - pairs[i]), pairs[i]);
+			return;
+		}
+	}
 }
 
 static int exit_for(enum dk_run_status st)
@@ -173,6 +206,15 @@ int cmd_run(struct dk_cmd_ctx *ctx)
 		dk_cmd_errorf(ctx, "usage: docket run %s", ctx->cmd->synopsis);
 		return DK_EXIT_USAGE;
 	}
+	if (resume && (dk_opt_count(&ctx->opts, "session") ||
+	               dk_opt_count(&ctx->opts, "input") ||
+	               dk_opt_str(&ctx->opts, "session-file") ||
+	               dk_opt_str(&ctx->opts, "input-file"))) {
+		dk_cmd_errorf(ctx, "--resume continues with the session and "
+		                   "input the run started with; give no "
+		                   "--session or --input");
+		return DK_EXIT_USAGE;
+	}
 	if (resume) {
 		if (!strncmp(resume, "agent-run://", 12))
 			resume += 12;
@@ -182,7 +224,11 @@ int cmd_run(struct dk_cmd_ctx *ctx)
 		                                    resume)) < 0)
 			return dk_cmd_error(ctx, rc);
 	} else {
-		file = strdup(ctx->opts.argv[0]);
+		/* recorded in run.started: --resume finds it from any
+		 * directory */
+		file = realpath(ctx->opts.argv[0], NULL);
+		if (!file)
+			file = strdup(ctx->opts.argv[0]);
 		if (!(session = gather(ctx, "session", "session-file")) ||
 		    !(input = gather(ctx, "input", "input-file"))) {
 			json_decref(session);
@@ -204,8 +250,15 @@ int cmd_run(struct dk_cmd_ctx *ctx)
 	json_decref(input);
 	dk_workflow_free(wf);
 	free(file);
-	if (rc < 0)
-		return dk_cmd_error(ctx, rc);
+	if (rc < 0) {
+		char msg[1024];
+
+		snprintf(msg, sizeof(msg), "%s", dk_error_last());
+		rc = dk_cmd_error(ctx, rc);
+		if (!resume && rc == DK_EXIT_INVALID)
+			typed_hint(ctx, msg);
+		return rc;
+	}
 	report(ctx, &res);
 	return exit_for(res.status);
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,6 +33,7 @@ struct run {
 	json_t *hidden;  /* values redacted so far: scrubbed everywhere */
 	json_t *usage;   /* input_tokens, output_tokens, cost_cents */
 	json_t *levels;  /* budget levels already recorded */
+	json_t *saved;   /* {steps, pending} as the state file holds them */
 	uint64_t started_seq;
 	size_t next; /* the first step without a record */
 	struct dk_run_result *res;
@@ -153,86 +155,337 @@ static int state_path(char *out, size_t outsz, struct dk_ledger *l,
 	return 0;
 }
 
+/*
+ * The state file is a journal of JSON lines. A line with "salt" is the
+ * whole state; a line without it is a patch: its "steps", "pending" and
+ * "budget_levels" are merged key by key into what came before, its other
+ * members replace theirs. The first save of a process writes the whole
+ * state, later saves append a patch with what changed: a step's output
+ * costs one append, not a rewrite of the file (a rename over the old
+ * file, which ext4 answers with a flush of the file's data, about 2 ms a
+ * step even with DOCKET_FSYNC=0). A last line cut short by a crash is
+ * ignored: the state is saved before the record it belongs to, so that
+ * step has no record and runs again.
+ */
+static int write_all(int fd, const char *text, size_t n)
+{
+	size_t off = 0;
+
+	while (off < n) {
+		ssize_t w = write(fd, text + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+/* members of cur whose value is not (the same object as) in saved */
+static json_t *changed(json_t *saved, const json_t *cur)
+{
+	json_t *d = json_object(), *v;
+	const char *k;
+
+	json_object_foreach((json_t *)cur, k, v)
+	{
+		if (json_object_get(saved, k) != v)
+			json_object_set(d, k, v);
+	}
+	return d;
+}
+
 static int state_save(struct run *r)
 {
 	char path[PATH_MAX], tmp[PATH_MAX + 16];
 	json_t *st;
 	char *text;
-	int fd, rc;
+	size_t n;
+	int fd, rc, whole = !r->saved, fresh = 0, newline = 0;
+	struct stat sb;
 
-	if ((rc = state_path(path, sizeof(path), r->l, r->id, 1)) < 0)
+	if ((rc = state_path(path, sizeof(path), r->l, r->id, whole)) < 0)
 		return rc;
-	st = json_pack("{s:s, s:s, s:O, s:O, s:O, s:O, s:O, s:O, s:I, s:s, "
-	               "s:s}",
-	               "run", r->id, "salt", r->salt, "session", r->session,
-	               "input", r->input, "steps", r->steps, "pending",
-	               r->pending, "usage", r->usage, "budget_levels",
-	               r->levels, "started_seq", (json_int_t)r->started_seq,
-	               "workflow_hash", r->wf->workflow_hash, "workflow_file",
-	               r->wf->path);
+	if (whole) {
+		st = json_pack(
+		    "{s:s, s:s, s:O, s:O, s:O, s:O, s:O, s:O, s:I, s:s, s:s}",
+		    "run", r->id, "salt", r->salt, "session", r->session,
+		    "input", r->input, "steps", r->steps, "pending", r->pending,
+		    "usage", r->usage, "budget_levels", r->levels,
+		    "started_seq", (json_int_t)r->started_seq, "workflow_hash",
+		    r->wf->workflow_hash, "workflow_file", r->wf->path);
+	} else {
+		st = json_pack(
+		    "{s:o, s:o, s:O, s:O, s:I}", "steps",
+		    changed(json_object_get(r->saved, "steps"), r->steps),
+		    "pending",
+		    changed(json_object_get(r->saved, "pending"), r->pending),
+		    "usage", r->usage, "budget_levels", r->levels,
+		    "started_seq", (json_int_t)r->started_seq);
+	}
 	if (st)
 		json_object_set(st, "hidden", r->hidden);
 	text = st ? json_dumps(st, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(st);
 	if (!text)
 		return dk_error_set(DK_ERROR, "cannot serialize run state");
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	n = strlen(text);
+	if (whole && stat(path, &sb) < 0 && errno == ENOENT) {
+		/* a new run: the file appears whole or not at all */
+		fresh = 1;
+		snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	} else {
+		snprintf(tmp, sizeof(tmp), "%s", path);
+		fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		/* a file from before the journal ends without a newline */
+		if (fd >= 0 && whole && lseek(fd, 0, SEEK_END) > 0) {
+			char c = '\n';
+			if (pread(fd, &c, 1, lseek(fd, 0, SEEK_END) - 1) == 1 &&
+			    c != '\n')
+				newline = 1;
+		}
+	}
 	if (fd < 0) {
+		explicit_bzero(text, n);
 		free(text);
 		return dk_error_set_errno(DK_EIO, "cannot write %s", tmp);
 	}
-	{
-		size_t n = strlen(text), off = 0;
-		while (off < n) {
-			ssize_t w = write(fd, text + off, n - off);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				free(text);
-				close(fd);
-				return dk_error_set_errno(
-				    DK_EIO, "cannot write %s", tmp);
-			}
-			off += (size_t)w;
-		}
-	}
-	explicit_bzero(text, strlen(text));
+	text[n] = '\n'; /* json_dumps' NUL: the line's end, written below */
+	rc = (newline && write_all(fd, "\n", 1) < 0) ||
+	     write_all(fd, text, n + 1) < 0;
+	explicit_bzero(text, n + 1);
 	free(text);
-	if ((dk_ledger_fsync_enabled(r->l) && fsync(fd) < 0) || close(fd) < 0)
+	if (rc || (dk_ledger_fsync_enabled(r->l) && fsync(fd) < 0)) {
+		close(fd);
 		return dk_error_set_errno(DK_EIO, "cannot write %s", tmp);
-	if (rename(tmp, path) < 0)
+	}
+	if (close(fd) < 0)
+		return dk_error_set_errno(DK_EIO, "cannot write %s", tmp);
+	if (fresh && rename(tmp, path) < 0)
 		return dk_error_set_errno(DK_EIO, "cannot rename %s", tmp);
+	if (fresh && dk_ledger_fsync_enabled(r->l)) {
+		/* the new name must be durable before run.started is */
+		char *slash = strrchr(path, '/');
+		int dfd;
+
+		*slash = '\0';
+		dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		rc = dfd < 0 || fsync(dfd) < 0;
+		if (dfd >= 0)
+			close(dfd);
+		if (rc)
+			return dk_error_set_errno(DK_EIO, "cannot sync %s",
+			                          path);
+	}
+	/* what is on disk now: the same objects, by reference */
+	json_decref(r->saved);
+	r->saved = json_pack("{s:o, s:o}", "steps", json_copy(r->steps),
+	                     "pending", json_copy(r->pending));
 	return 0;
+}
+
+static int state_parse(json_t **out, char *buf, size_t len)
+{
+	json_t *acc = NULL;
+	char *p = buf, *end = buf + len;
+
+	if (!memchr(buf, '\n', len)) /* one object, from before the journal */
+		return (*out = json_loadb(buf, len, 0, NULL)) ? 0 : -1;
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		json_t *line, *v;
+		const char *k;
+
+		if (!nl)
+			break; /* cut short by a crash: not saved */
+		line = nl > p ? json_loadb(p, (size_t)(nl - p), 0, NULL) : NULL;
+		p = nl + 1;
+		if (!line)
+			continue;
+		if (json_object_get(line, "salt") || !acc) {
+			json_decref(acc);
+			acc = line;
+			continue;
+		}
+		json_object_foreach(line, k, v)
+		{
+			json_t *old = json_object_get(acc, k);
+
+			if (json_is_object(old) && json_is_object(v) &&
+			    (!strcmp(k, "steps") || !strcmp(k, "pending") ||
+			     !strcmp(k, "budget_levels")))
+				json_object_update(old, v);
+			else
+				json_object_set(acc, k, v);
+		}
+		json_decref(line);
+	}
+	*out = acc;
+	return acc ? 0 : -1;
 }
 
 static int state_load(json_t **out, struct dk_ledger *l, const char *run)
 {
 	char path[PATH_MAX];
-	json_error_t err;
+	char *buf = NULL;
+	size_t len = 0;
 	int rc;
 
+	*out = NULL;
 	if ((rc = state_path(path, sizeof(path), l, run, 0)) < 0)
 		return rc;
-	*out = json_load_file(path, 0, &err);
-	if (!*out)
+	rc = dk_read_file(&buf, &len, path, (size_t)1 << 30);
+	if (rc == 0 && state_parse(out, buf, len) < 0)
+		rc = -1;
+	if (buf) {
+		explicit_bzero(buf, len);
+		free(buf);
+	}
+	if (rc < 0)
 		return dk_error_set(DK_ENOTFOUND,
 		                    "the run's private state %s is missing or "
-		                    "unreadable (%s); a run resumes on the "
-		                    "machine that started it",
-		                    path, err.text);
+		                    "unreadable; a run resumes on the machine "
+		                    "that started it",
+		                    path);
 	return 0;
 }
 
+/*
+ * One process at a time runs a given run: GITDIR/docket/runs/RUN.lock,
+ * flock()ed for as long as the run executes (the kernel drops it when the
+ * process dies, so a crash leaves nothing to clean up). Without it, a
+ * --resume started while the run is still going would run its next step
+ * a second time.
+ */
+static int run_lock(int *fd, struct dk_ledger *l, const char *run)
+{
+	char path[PATH_MAX], lock[PATH_MAX + 8];
+	size_t n;
+	int rc;
+
+	*fd = -1;
+	if ((rc = state_path(path, sizeof(path), l, run, 1)) < 0)
+		return rc;
+	n = strlen(path) - strlen(".json");
+	snprintf(lock, sizeof(lock), "%.*s.lock", (int)n, path);
+	*fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd < 0)
+		return dk_error_set_errno(DK_EIO, "cannot open %s", lock);
+	if (flock(*fd, LOCK_EX | LOCK_NB) < 0) {
+		int busy = errno == EWOULDBLOCK;
+
+		close(*fd);
+		*fd = -1;
+		if (busy)
+			return dk_error_set(DK_ELOCKED,
+			                    "run %s is being run by another "
+			                    "process right now",
+			                    run);
+		return dk_error_set_errno(DK_EIO, "cannot lock %s", lock);
+	}
+	return 0;
+}
+
+static void run_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
 /* --- appending ------------------------------------------------------- */
+
+/*
+ * A string with a redacted value inside it ("card 4111... pin 1234", built
+ * by a later step's args) gets each occurrence replaced; NULL when there
+ * is none. Values shorter than 3 bytes are left alone, as in
+ * dk_redact_values.
+ */
+static char *scrub_string(const char *str, const json_t *hidden)
+{
+	char *cur = NULL;
+	const char *src = str;
+	size_t i;
+	json_t *h;
+
+	json_array_foreach(hidden, i, h)
+	{
+		const char *needle = json_string_value(h), *p;
+		size_t nl = needle ? strlen(needle) : 0, rl, n = 0;
+		char *out, *o;
+
+		if (nl < 3 || !strstr(src, needle))
+			continue;
+		for (p = src; (p = strstr(p, needle)); p += nl)
+			n++;
+		rl = strlen(DK_REDACTED_FIELD);
+		out = malloc(strlen(src) + n * rl + 1);
+		if (!out)
+			continue;
+		for (o = out, p = src;;) {
+			const char *m = strstr(p, needle);
+			size_t len = m ? (size_t)(m - p) : strlen(p);
+
+			memcpy(o, p, len);
+			o += len;
+			if (!m)
+				break;
+			memcpy(o, DK_REDACTED_FIELD, rl);
+			o += rl;
+			p = m + nl;
+		}
+		*o = '\0';
+		if (cur) {
+			explicit_bzero(cur, strlen(cur));
+			free(cur);
+		}
+		src = cur = out;
+	}
+	return cur;
+}
+
+static void scrub(json_t *v, const json_t *hidden)
+{
+	const char *k;
+	json_t *e;
+	size_t i;
+	char *c;
+
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, e)
+		{
+			if (json_is_string(e) &&
+			    (c = scrub_string(json_string_value(e), hidden))) {
+				json_array_set_new(v, i, json_string(c));
+				free(c);
+			} else {
+				scrub(e, hidden);
+			}
+		}
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, k, e)
+		{
+			if (json_is_string(e) &&
+			    (c = scrub_string(json_string_value(e), hidden))) {
+				json_object_set_new(v, k, json_string(c));
+				free(c);
+			} else {
+				scrub(e, hidden);
+			}
+		}
+	}
+}
 
 static int append(struct run *r, const char *type, json_t *body, uint64_t *seq)
 {
 	struct dk_append_result ar;
 	int rc;
 
-	/* a value redacted anywhere in the run is redacted everywhere */
+	/* a value redacted anywhere in the run is redacted everywhere, also
+	 * inside a longer string */
 	dk_redact_values(body, r->hidden);
+	scrub(body, r->hidden);
 	rc = dk_ledger_append(&ar, r->l, type, r->actor, body, NULL);
 
 	json_decref(body);
@@ -280,6 +533,7 @@ static int finish(struct run *r, enum dk_run_status st, const char *step,
 
 struct outcome {
 	json_t *output;  /* full output, or NULL on failure */
+	json_t *bound;   /* sql: the session values bound into the query */
 	char error[512]; /* why it failed */
 	char *stderr_text;
 	int exit_status;
@@ -299,10 +553,14 @@ static int run_sql(struct outcome *oc, const struct run *r,
 	size_t i;
 	int rc;
 
+	oc->bound = json_object();
 	for (i = 0; i < cap->sql.nparams; i++) {
 		const struct dk_sql_param *p = &cap->sql.params[i];
 		json_t *v = json_object_get(p->from_session ? r->session : args,
 		                            p->name);
+
+		if (v && p->from_session)
+			json_object_set(oc->bound, p->name, v);
 
 		if (!v) {
 			snprintf(oc->error, sizeof(oc->error),
@@ -371,6 +629,21 @@ static int run_exec(struct outcome *oc, const struct run *r,
 	if (dk_exec_path(&prog, r->wf, cap) < 0) {
 		snprintf(oc->error, sizeof(oc->error), "%s", dk_error_last());
 		return -1;
+	}
+	/* the tool runs in the workflow's directory: a path relative to
+	 * ours (a workflow loaded as dir/wf.yaml) must not be resolved
+	 * again from there */
+	if (strchr(prog, '/') && prog[0] != '/') {
+		char *abs = realpath(prog, NULL);
+
+		if (!abs) {
+			snprintf(oc->error, sizeof(oc->error),
+			         "cannot run %s: %s", prog, strerror(errno));
+			free(prog);
+			return -1;
+		}
+		free(prog);
+		prog = abs;
 	}
 	argv = calloc(cap->exec.argv.n + 1, sizeof(*argv));
 	env = calloc(cap->exec.env.n + 2, sizeof(*env));
@@ -769,13 +1042,52 @@ static json_t *step_body(const struct run *r, const struct dk_step *s,
 	return b;
 }
 
-static int record_failed(struct run *r, const struct dk_step *s, size_t i,
-                         json_t *args, const char *why)
+static json_t *redacted_copy(const struct run *r, const json_t *v,
+                             const char *prefix, const struct dk_strv *paths);
+
+/* The session values a sql step bound, redacted as the session is. */
+static void set_bound(const struct run *r, json_t *b, const json_t *bound)
+{
+	if (bound)
+		json_object_set_new(
+		    b, "bound",
+		    redacted_copy(r, bound, "session", &r->wf->redact));
+}
+
+/* What a capability call left behind, for its ok or failed record. */
+static void set_call(const struct run *r, json_t *b, const struct outcome *oc)
+{
+	if (!oc)
+		return;
+	set_bound(r, b, oc->bound);
+	json_object_set_new(b, "duration_ms",
+	                    json_integer((json_int_t)(oc->ms + 0.5)));
+	if (oc->tool_sha256[0])
+		json_object_set_new(b, "tool_sha256",
+		                    json_string(oc->tool_sha256));
+	if (oc->stderr_text && *oc->stderr_text)
+		json_object_set_new(b, "stderr", json_string(oc->stderr_text));
+}
+
+static int record_failed_call(struct run *r, const struct dk_step *s, size_t i,
+                              json_t *args, const char *why,
+                              const struct outcome *oc)
 {
 	json_t *b = step_body(r, s, i, "failed");
 	int rc;
 
 	json_object_set_new(b, "error", json_string(why));
+	set_call(r, b, oc);
+	if (oc && oc->exit_status > 0)
+		json_object_set_new(b, "exit_status",
+		                    json_integer(oc->exit_status));
+	if (oc && oc->output && s->capability) {
+		/* it ran, but its output broke the contract: keep it */
+		json_object_set_new(b, "output",
+		                    redacted_copy(r, oc->output, "output",
+		                                  &s->capability->redact));
+		json_object_set_new(b, "output_digest", digest(r, oc->output));
+	}
 	if (args) {
 		const struct dk_strv *red =
 		    s->capability ? &s->capability->redact : &s->action->redact;
@@ -787,6 +1099,12 @@ static int record_failed(struct run *r, const struct dk_step *s, size_t i,
 		return rc;
 	r->res->steps_recorded++;
 	return finish(r, DK_RUN_FAILED, s->key, why);
+}
+
+static int record_failed(struct run *r, const struct dk_step *s, size_t i,
+                         json_t *args, const char *why)
+{
+	return record_failed_call(r, s, i, args, why, NULL);
 }
 
 static json_t *args_input(const struct run *r)
@@ -812,7 +1130,8 @@ static int capability_step(struct run *r, const struct dk_step *s, size_t i,
 		return record_failed(r, s, i, args, why);
 	}
 	if (run_capability(&oc, r, cap, args) < 0) {
-		rc = record_failed(r, s, i, args, oc.error);
+		rc = record_failed_call(r, s, i, args, oc.error, &oc);
+		json_decref(oc.bound);
 		free(oc.stderr_text);
 		return rc;
 	}
@@ -850,28 +1169,33 @@ static int capability_step(struct run *r, const struct dk_step *s, size_t i,
 	                    redacted_copy(r, args, "args", &cap->redact));
 	red = redacted_copy(r, oc.output, "output", &cap->redact);
 	json_object_set_new(b, "output", red);
+	set_call(r, b, &oc);
 	json_object_set_new(b, "args_digest", digest(r, args));
 	json_object_set_new(b, "output_digest", digest(r, oc.output));
-	json_object_set_new(b, "duration_ms",
-	                    json_integer((json_int_t)(oc.ms + 0.5)));
 	if (json_is_object(json_object_get(oc.output, "usage")))
 		json_object_set(b, "usage",
 		                json_object_get(oc.output, "usage"));
-	if (oc.tool_sha256[0])
-		json_object_set_new(b, "tool_sha256",
-		                    json_string(oc.tool_sha256));
-	if (oc.stderr_text && *oc.stderr_text)
-		json_object_set_new(b, "stderr", json_string(oc.stderr_text));
 	rc = append(r, "run.step", b, NULL);
 	if (rc == 0)
 		r->res->steps_recorded++;
+	if (rc == DK_EFULL) {
+		/* an output under the tool's cap can still be over the
+		 * ledger's record size: a failed step, not a broken run */
+		snprintf(oc.error, sizeof(oc.error),
+		         "the step's evidence is too large for the ledger: %s",
+		         dk_error_last());
+		json_decref(oc.output);
+		oc.output = NULL;
+		goto failed;
+	}
 	goto out;
 failed:
-	rc = record_failed(r, s, i, args, oc.error);
+	rc = record_failed_call(r, s, i, args, oc.error, &oc);
 	if (rc == 0)
 		rc = 1;
 out:
 	json_decref(oc.output);
+	json_decref(oc.bound);
 	free(oc.stderr_text);
 	return rc;
 }
@@ -1056,6 +1380,7 @@ static void run_free(struct run *r)
 	json_decref(r->levels);
 	json_decref(r->pending);
 	json_decref(r->hidden);
+	json_decref(r->saved);
 }
 
 static int check_session(const struct dk_workflow *wf, const json_t *session)
@@ -1086,7 +1411,7 @@ int dk_run_start(struct dk_run_result *res, struct dk_ledger *l,
 	char hex[33];
 	json_t *body, *keys;
 	size_t i;
-	int rc;
+	int rc, lockfd = -1;
 
 	memset(res, 0, sizeof(*res));
 	memset(&r, 0, sizeof(r));
@@ -1106,6 +1431,8 @@ int dk_run_start(struct dk_run_result *res, struct dk_ledger *l,
 	r.wf = wf;
 	r.actor = opts && opts->actor ? opts->actor : "docket";
 	r.res = res;
+	if ((rc = run_lock(&lockfd, l, r.id)) < 0)
+		return rc;
 	r.session = json_deep_copy(session);
 	r.input = json_deep_copy(input ? input : json_object());
 	r.steps = json_object();
@@ -1133,12 +1460,14 @@ int dk_run_start(struct dk_run_result *res, struct dk_ledger *l,
 	if ((rc = state_save(&r)) < 0 ||
 	    (rc = append(&r, "run.started", body, &r.started_seq)) < 0) {
 		run_free(&r);
+		run_unlock(lockfd);
 		return rc;
 	}
 	res->started_seq = r.started_seq;
 	if ((rc = state_save(&r)) == 0)
 		rc = execute(&r);
 	run_free(&r);
+	run_unlock(lockfd);
 	return rc;
 }
 
@@ -1232,9 +1561,38 @@ int dk_run_workflow_file(char **out, struct dk_ledger *l, const char *run)
 	return *out ? 0 : dk_error_set(DK_ENOTFOUND, "run names no file");
 }
 
+static int resume_locked(struct dk_run_result *res, struct dk_ledger *l,
+                         const struct dk_workflow *wf, const char *run,
+                         const struct dk_run_opts *opts);
+
 int dk_run_resume(struct dk_run_result *res, struct dk_ledger *l,
                   const struct dk_workflow *wf, const char *run,
                   const struct dk_run_opts *opts)
+{
+	json_t *recs = NULL;
+	int rc, lockfd;
+
+	memset(res, 0, sizeof(*res));
+	if (!dk_id_valid(run))
+		return dk_error_set(DK_EINVALID,
+		                    "'%.80s' is not a valid run id (1-64 of "
+		                    "a-z, 0-9, -)",
+		                    run);
+	if ((rc = dk_run_records(&recs, NULL, l, run)) < 0)
+		return rc;
+	json_decref(recs);
+	if ((rc = run_lock(&lockfd, l, run)) < 0)
+		return rc;
+	rc = resume_locked(res, l, wf, run, opts);
+	run_unlock(lockfd);
+	return rc;
+}
+
+/* The records are read again under the lock: another process may have
+ * run steps since. */
+static int resume_locked(struct dk_run_result *res, struct dk_ledger *l,
+                         const struct dk_workflow *wf, const char *run,
+                         const struct dk_run_opts *opts)
 {
 	struct run r;
 	json_t *recs = NULL, *st = NULL, *rec, *started;
@@ -1244,24 +1602,21 @@ int dk_run_resume(struct dk_run_result *res, struct dk_ledger *l,
 
 	memset(res, 0, sizeof(*res));
 	memset(&r, 0, sizeof(r));
-	if (!dk_id_valid(run))
-		return dk_error_set(DK_EINVALID,
-		                    "'%.80s' is not a valid run id (1-64 of "
-		                    "a-z, 0-9, -)",
-		                    run);
 	if ((rc = dk_run_records(&recs, NULL, l, run)) < 0)
 		return rc;
 	started = json_object_get(json_array_get(recs, 0), "body");
 	hash = json_string_value(
 	    json_object_get(json_object_get(started, "workflow"), "hash"));
 	if (!hash || strcmp(hash, wf->workflow_hash)) {
+		/* hash points into recs: the message first */
+		rc = dk_error_set(DK_EREFUSED,
+		                  "run %s started with workflow %.12s..., "
+		                  "but %s is now %.12s...: resume with the "
+		                  "definition that ran",
+		                  run, hash ? hash : "?", wf->path,
+		                  wf->workflow_hash);
 		json_decref(recs);
-		return dk_error_set(DK_EREFUSED,
-		                    "run %s started with workflow %.12s..., "
-		                    "but %s is now %.12s...: resume with the "
-		                    "definition that ran",
-		                    run, hash ? hash : "?", wf->path,
-		                    wf->workflow_hash);
+		return rc;
 	}
 	json_array_foreach(recs, i, rec)
 	{
@@ -1308,11 +1663,19 @@ int dk_run_resume(struct dk_run_result *res, struct dk_ledger *l,
 	r.res = res;
 	r.session = json_incref(json_object_get(st, "session"));
 	r.input = json_incref(json_object_get(st, "input"));
-	r.usage = json_incref(json_object_get(st, "usage"));
-	r.levels = json_incref(json_object_get(st, "budget_levels"));
+	/*
+	 * Usage and budget levels come from the ledger, not the state file:
+	 * the state is saved before a step's record is appended, so after a
+	 * crash between the two it counts a step the ledger does not hold
+	 * (which runs again), and a budget level recorded just before a
+	 * crash may not have reached it yet.
+	 */
+	r.usage = json_pack("{s:i, s:i, s:i}", "input_tokens", 0,
+	                    "output_tokens", 0, "cost_cents", 0);
+	r.levels = json_object();
 	r.steps = json_object();
-	r.started_seq =
-	    (uint64_t)json_integer_value(json_object_get(st, "started_seq"));
+	r.started_seq = (uint64_t)json_integer_value(
+	    json_object_get(json_array_get(recs, 0), "seq"));
 	snprintf(res->run, sizeof(res->run), "%s", run);
 	res->started_seq = r.started_seq;
 	/* outputs count only for steps the ledger holds */
@@ -1325,8 +1688,15 @@ int dk_run_resume(struct dk_run_result *res, struct dk_ledger *l,
 		    json_string_value(json_object_get(body, "step"));
 		json_t *full;
 
+		if (!strcmp(type, "run.budget") &&
+		    json_is_string(json_object_get(body, "level")))
+			json_object_set_new(
+			    r.levels,
+			    json_string_value(json_object_get(body, "level")),
+			    json_true());
 		if (strcmp(type, "run.step") || !key)
 			continue;
+		add_usage(&r, body);
 		full = json_object_get(json_object_get(st, "steps"), key);
 		json_object_set(r.steps, key, full ? full : json_null());
 		res->steps_recorded++;
@@ -1342,11 +1712,6 @@ int dk_run_resume(struct dk_run_result *res, struct dk_ledger *l,
 		r.hidden = json_array();
 	json_decref(st);
 	json_decref(recs);
-	if (!r.usage)
-		r.usage = json_pack("{s:i, s:i, s:i}", "input_tokens", 0,
-		                    "output_tokens", 0, "cost_cents", 0);
-	if (!r.levels)
-		r.levels = json_object();
 	rc = append(
 	    &r, "run.resumed",
 	    json_pack("{s:s, s:I, s:s}", "run", run, "from_index",
