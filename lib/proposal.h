@@ -43,6 +43,15 @@ struct dk_proposal {
 
 int dk_proposal_load(struct dk_proposal **out, struct dk_ledger *l,
 		     const char *id);
+/*
+ * The same, reading only the records at the given seqs: the proposal
+ * record at seq, then the later records that name it, oldest first (as
+ * the status index lists them). Each is checked to be what it should be;
+ * DK_ERROR "stale index" otherwise.
+ */
+int dk_proposal_load_seqs(struct dk_proposal **out, struct dk_ledger *l,
+			  const char *id, uint64_t seq, const uint64_t *later,
+			  size_t n);
 void dk_proposal_free(struct dk_proposal *p);
 const char *dk_proposal_state_name(enum dk_proposal_state s);
 
