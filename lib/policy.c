@@ -351,9 +351,10 @@ int dk_policy_check_update(const json_t *prev, const json_t *body,
 	size_t i;
 	int rc;
 
-	if (!json_is_object(next) || dk_policy_validate(next) < 0)
-		return dk_error_set(DK_EREFUSED, "the new policy is invalid: %s",
-		                    dk_error_last());
+	if (!json_is_object(next) || dk_policy_validate(next) < 0) {
+		dk_error_prefix("the new policy is invalid");
+		return DK_EREFUSED;
+	}
 	if (version_of(next) <= version_of(prev))
 		return dk_error_set(DK_EREFUSED,
 		                    "policy version %lld does not move forward "
@@ -559,8 +560,9 @@ int dk_policy_check_trust(const json_t *policy,
 			                              DK_SSHSIG_NS_APPROVAL, key,
 			                              dk_now());
 		if (rc < 0) {
-			char *fp = NULL;
+			char *fp = NULL, why[600];
 
+			snprintf(why, sizeof(why), "%s", dk_error_last());
 			dk_sshkey_fingerprint(&fp, key);
 			rc = dk_error_set(DK_EREFUSED,
 			                  "the genesis policy's key for '%s' "
@@ -569,7 +571,7 @@ int dk_policy_check_trust(const json_t *policy,
 			                  trust->origin ? trust->origin : "the "
 			                                                  "trust "
 			                                                  "file",
-			                  dk_error_last());
+			                  why);
 			free(fp);
 		}
 		dk_sshkey_free(key);

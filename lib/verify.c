@@ -1,6 +1,7 @@
 #include "verify.h"
 #include "error.h"
 #include "util.h"
+#include "verify-policy.h"
 
 #include <git2.h>
 #include <stdarg.h>
@@ -186,6 +187,7 @@ struct state {
 	const struct dk_verify_opts *opts;
 	size_t next_anchor;
 	struct dk_anchor *anchors; /* sorted copy */
+	struct dk_verify_policy *vp;
 };
 
 /* Check the commit's tree adds exactly the record's blob to its parent's. */
@@ -377,6 +379,10 @@ static int check_record(struct state *s, git_commit *c, const git_oid *cid,
 		s->next_anchor++;
 		r->anchors_checked++;
 	}
+	if (dk_verify__policy_record(s->vp, rec) < 0) {
+		fail(r, DK_ETAMPERED, (long long)seq, cid, "%s", dk_error_last());
+		goto out;
+	}
 	memcpy(s->prev_hash, rec->hash, 65);
 	rc = 0;
 out:
@@ -411,6 +417,8 @@ int dk_verify(struct dk_verify_report *r, struct dk_ledger *l,
 	s.repo = repo;
 	s.opts = opts;
 	memset(s.prev_hash, '0', 64);
+	if ((rc = dk_verify__policy_new(&s.vp, opts->trust)) < 0)
+		return rc;
 	if (opts->nanchors) {
 		s.anchors = malloc(opts->nanchors * sizeof(*s.anchors));
 		if (!s.anchors)
@@ -466,6 +474,8 @@ int dk_verify(struct dk_verify_report *r, struct dk_ledger *l,
 		     (unsigned long long)r->head_seq);
 	}
 done:
+	r->signatures = dk_verify__policy_signatures(s.vp);
+	dk_verify__policy_free(s.vp);
 	git_tree_free(s.prev_root);
 	free(s.anchors);
 	free(w.ids);
