@@ -9,6 +9,7 @@
 #include "../lib/index.h"
 #include "../lib/util.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 DK_USES_LEDGER
@@ -47,6 +48,32 @@ static int distinct(const json_t *names)
 	c = (int)json_object_size(seen);
 	json_decref(seen);
 	return c;
+}
+
+static const char *sort_key;
+
+static int by_key(const void *a, const void *b)
+{
+	return strcmp(str(*(json_t *const *)a, sort_key),
+	              str(*(json_t *const *)b, sort_key));
+}
+
+/* Sort an array of objects by a string field (stable output). */
+static void sort_by(json_t *arr, const char *key)
+{
+	size_t i, n = json_array_size(arr);
+	json_t **v = calloc(n + 1, sizeof(*v));
+
+	if (!v)
+		return;
+	for (i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(arr, i));
+	sort_key = key;
+	qsort(v, n, sizeof(*v), by_key);
+	json_array_clear(arr);
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, v[i]);
+	free(v);
 }
 
 int cmd_status(struct dk_cmd_ctx *ctx)
@@ -113,6 +140,9 @@ int cmd_status(struct dk_cmd_ctx *ctx)
 		                      str(p, "waiting"), "started_by",
 		                      str(e, "actor")));
 	}
+	sort_by(pending, "expires_at");
+	sort_by(paused, "run");
+	sort_by(dispatch, "proposal");
 	if (ctx->json) {
 		out = json_pack("{s:o, s:o, s:o, s:I}", "pending", pending,
 		                "paused_runs", paused, "awaiting_dispatch",

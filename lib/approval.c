@@ -493,7 +493,8 @@ int dk_approval_prepare(struct dk_approval **out, struct dk_ledger *l,
 		if (st != DK_PROP_PENDING) {
 			dk_proposal_free(a->p);
 			a->p = NULL;
-			if ((rc = load_proposal(&a->p, l, a->ix, id)) < 0)
+			if ((rc = dk_index_update(a->ix)) < 0 ||
+			    (rc = load_proposal(&a->p, l, a->ix, id)) < 0)
 				goto fail;
 		}
 	}

@@ -222,13 +222,22 @@ static int state_load(json_t **out, struct dk_ledger *l, const char *run)
 
 /* --- appending ------------------------------------------------------- */
 
+static int append_as_is(struct run *r, const char *type, json_t *body,
+                        uint64_t *seq);
+
 static int append(struct run *r, const char *type, json_t *body, uint64_t *seq)
+{
+	/* a value redacted anywhere in the run is redacted everywhere */
+	dk_redact_values(body, r->hidden);
+	return append_as_is(r, type, body, seq);
+}
+
+static int append_as_is(struct run *r, const char *type, json_t *body,
+                        uint64_t *seq)
 {
 	struct dk_append_result ar;
 	int rc;
 
-	/* a value redacted anywhere in the run is redacted everywhere */
-	dk_redact_values(body, r->hidden);
 	rc = dk_ledger_append(&ar, r->l, type, r->actor, body, NULL);
 
 	json_decref(body);
@@ -906,7 +915,7 @@ static int record_proposal(struct run *r, const struct dk_action *act,
 	    redacted_copy(r, args, "args", &act->redact), "args_digest",
 	    digest(r, args), "rule", "name", rule->name, "decision",
 	    dk_decision_name(rule->decision), "when",
-	    rule->when ? dk_jq_source(rule->when) : NULL, "proposer", r->actor,
+	    rule->when ? dk_jq_source(rule->when) : NULL, "proposer", "",
 	    "idempotency_key", key, "expires_at", exp);
 	if (!step)
 		json_object_set_new(prop, "step", json_null());
@@ -920,7 +929,10 @@ static int record_proposal(struct run *r, const struct dk_action *act,
 		                              rule->allow_proposer));
 	else
 		json_object_set_new(prop, "requires", json_null());
-	if ((rc = append(r, "proposal", prop, &seq)) < 0)
+	/* the proposer is who proposed, even if a session value names them */
+	dk_redact_values(prop, r->hidden);
+	json_object_set_new(prop, "proposer", json_string(r->actor));
+	if ((rc = append_as_is(r, "proposal", prop, &seq)) < 0)
 		return rc;
 	if (rule->decision == DK_DECISION_AUTO) {
 		b = json_pack("{s:s, s:s, s:s, s:s}", "proposal", pid, "run",
