@@ -113,17 +113,18 @@ int cmd_approve(struct dk_cmd_ctx *ctx)
 		return dk_cmd_error(ctx, rc);
 	}
 	if (ctx->json) {
-		json_t *o = json_pack(
-		    "{s:s, s:s, s:s, s:I, s:s, s:s, s:i, s:i}", "proposal",
-		    dk_approval_proposal(a)->id, "principal",
-		    dk_approval_principal(a), "decision",
-		    req.deny ? "deny" : "approve", "seq", (json_int_t)res.seq,
-		    "hash", res.hash, "state", dk_proposal_state_name(res.state),
-		    "received", res.received, "required", res.required);
+		json_t *o =
+		    json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:i, s:i}",
+		              "proposal", dk_approval_proposal(a)->id,
+		              "principal", dk_approval_principal(a), "decision",
+		              req.deny ? "deny" : "approve", "seq",
+		              (json_int_t)res.seq, "hash", res.hash, "state",
+		              dk_proposal_state_name(res.state), "received",
+		              res.received, "required", res.required);
 		if (res.decision_seq)
-			json_object_set_new(o, "decision_seq",
-			                    json_integer((json_int_t)
-			                                     res.decision_seq));
+			json_object_set_new(
+			    o, "decision_seq",
+			    json_integer((json_int_t)res.decision_seq));
 		dk_print_json(o, 0);
 		json_decref(o);
 	} else {

@@ -151,18 +151,19 @@ int cmd_policy(struct dk_cmd_ctx *ctx)
 		if (rc < 0) {
 			code = dk_cmd_error(ctx, rc);
 		} else if (ctx->json) {
-			json_t *o = json_pack("{s:I, s:s, s:I}", "seq",
-			                      (json_int_t)ar.seq, "hash", ar.hash,
-			                      "version",
-			                      json_integer_value(json_object_get(
-			                          next, "version")));
+			json_t *o = json_pack(
+			    "{s:I, s:s, s:I}", "seq", (json_int_t)ar.seq,
+			    "hash", ar.hash, "version",
+			    json_integer_value(
+			        json_object_get(next, "version")));
 			dk_print_json(o, 0);
 			json_decref(o);
 		} else {
-			printf("policy version %lld in force from record %llu\n",
-			       (long long)json_integer_value(
-			           json_object_get(next, "version")),
-			       (unsigned long long)ar.seq);
+			printf(
+			    "policy version %lld in force from record %llu\n",
+			    (long long)json_integer_value(
+			        json_object_get(next, "version")),
+			    (unsigned long long)ar.seq);
 		}
 	free_sigs:
 		while (ns-- > 0)

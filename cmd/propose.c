@@ -25,7 +25,7 @@ static json_t *load_args(struct dk_cmd_ctx *ctx, const char *arg)
 	else
 		v = json_loads(arg, JSON_REJECT_DUPLICATES, &err);
 	if (!v) {
-		dk_cmd_errorf(ctx, "--args: invalid JSON: %s%s%s", 
+		dk_cmd_errorf(ctx, "--args: invalid JSON: %s%s%s",
 		              arg[0] == '@' ? arg + 1 : "",
 		              arg[0] == '@' ? ": " : "", err.text);
 		return NULL;
@@ -73,8 +73,8 @@ int cmd_propose(struct dk_cmd_ctx *ctx)
 		free(wfile);
 		return DK_EXIT_INVALID;
 	}
-	rc = dk_run_propose(&res, ctx->ledger, wf, run, ctx->opts.argv[1],
-	                    args, reason, &ro);
+	rc = dk_run_propose(&res, ctx->ledger, wf, run, ctx->opts.argv[1], args,
+	                    reason, &ro);
 	json_decref(args);
 	dk_workflow_free(wf);
 	free(wfile);

@@ -109,11 +109,12 @@ int cmd_status(struct dk_cmd_ctx *ctx)
 			    "{s:s, s:s, s:s, s:s, s:s, s:s, s:O, s:i, s:I, "
 			    "s:s, s:b, s:O, s:I}",
 			    "proposal", k, "run", str(e, "run"), "action",
-			    str(e, "action"), "risk", str(e, "risk"), "proposer",
-			    str(e, "proposer"), "rule", str(e, "rule"),
-			    "requires", req ? req : json_null(), "received",
-			    distinct(json_object_get(e, "approvals")),
-			    "age_s", (json_int_t)(now - at), "expires_at",
+			    str(e, "action"), "risk", str(e, "risk"),
+			    "proposer", str(e, "proposer"), "rule",
+			    str(e, "rule"), "requires", req ? req : json_null(),
+			    "received",
+			    distinct(json_object_get(e, "approvals")), "age_s",
+			    (json_int_t)(now - at), "expires_at",
 			    str(e, "expires_at"), "expired", now >= exp,
 			    "approvers", json_object_get(e, "approvals"), "seq",
 			    json_integer_value(json_object_get(e, "seq")));
@@ -133,22 +134,21 @@ int cmd_status(struct dk_cmd_ctx *ctx)
 		if (strcmp(str(e, "state"), "paused"))
 			continue;
 		json_array_append_new(
-		    paused, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "run", k,
-		                      "workflow", str(e, "workflow"), "step",
-		                      str(p, "step"), "proposal",
-		                      str(p, "proposal"), "waiting",
-		                      str(p, "waiting"), "started_by",
-		                      str(e, "actor")));
+		    paused,
+		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "run", k,
+		              "workflow", str(e, "workflow"), "step",
+		              str(p, "step"), "proposal", str(p, "proposal"),
+		              "waiting", str(p, "waiting"), "started_by",
+		              str(e, "actor")));
 	}
 	sort_by(pending, "expires_at");
 	sort_by(paused, "run");
 	sort_by(dispatch, "proposal");
 	if (ctx->json) {
-		out = json_pack("{s:o, s:o, s:o, s:I}", "pending", pending,
-		                "paused_runs", paused, "awaiting_dispatch",
-		                dispatch, "head_seq",
-		                json_integer_value(json_object_get(j,
-		                                                   "head_seq")));
+		out = json_pack(
+		    "{s:o, s:o, s:o, s:I}", "pending", pending, "paused_runs",
+		    paused, "awaiting_dispatch", dispatch, "head_seq",
+		    json_integer_value(json_object_get(j, "head_seq")));
 		dk_print_json(out, 0);
 		json_decref(out);
 		dk_index_free(ix);

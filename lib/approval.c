@@ -32,10 +32,9 @@ static const char *str(const json_t *o, const char *k)
 	return s ? s : "";
 }
 
-int dk_approval_message(char **out, const char *ledger_id,
-                        const char *proposal, const char *proposal_hash,
-                        const char *decision, const char *principal,
-                        const char *signed_at)
+int dk_approval_message(char **out, const char *ledger_id, const char *proposal,
+                        const char *proposal_hash, const char *decision,
+                        const char *principal, const char *signed_at)
 {
 	char buf[1024];
 	int n = snprintf(buf, sizeof(buf),
@@ -66,30 +65,30 @@ int dk_approval_judge(const json_t *policy, const json_t *proposal_body,
 	size_t i;
 
 	if (!json_is_object(req))
-		return dk_error_set(DK_EREFUSED,
-		                    "wrp://%s needs no approval (rule %s "
-		                    "decides it automatically)",
-		                    pid,
-		                    str(json_object_get(proposal_body, "rule"),
-		                        "name"));
+		return dk_error_set(
+		    DK_EREFUSED,
+		    "wrp://%s needs no approval (rule %s "
+		    "decides it automatically)",
+		    pid, str(json_object_get(proposal_body, "rule"), "name"));
 	if (!p)
 		return dk_error_set(DK_EREFUSED,
 		                    "'%s' is not a principal of the policy in "
 		                    "force",
 		                    principal);
 	if (!dk_policy_has_role(p, role))
-		return dk_error_set(DK_EREFUSED,
-		                    "'%s' lacks the role '%s' that rule %s "
-		                    "requires",
-		                    principal, role,
-		                    str(json_object_get(proposal_body, "rule"),
-		                        "name"));
+		return dk_error_set(
+		    DK_EREFUSED,
+		    "'%s' lacks the role '%s' that rule %s "
+		    "requires",
+		    principal, role,
+		    str(json_object_get(proposal_body, "rule"), "name"));
 	if (!json_is_true(json_object_get(req, "allow_proposer"))) {
 		if (!strcmp(principal, str(proposal_body, "proposer")))
-			return dk_error_set(DK_EREFUSED,
-			                    "'%s' proposed wrp://%s and may not "
-			                    "approve it",
-			                    principal, pid);
+			return dk_error_set(
+			    DK_EREFUSED,
+			    "'%s' proposed wrp://%s and may not "
+			    "approve it",
+			    principal, pid);
 		if (starter && !strcmp(principal, starter))
 			return dk_error_set(DK_EREFUSED,
 			                    "'%s' started run %s and may not "
@@ -100,11 +99,12 @@ int dk_approval_judge(const json_t *policy, const json_t *proposal_body,
 	json_array_foreach(votes, i, v)
 	{
 		if (!strcmp(str(v, "principal"), principal))
-			return dk_error_set(DK_EREFUSED,
-			                    "'%s' already voted on wrp://%s (%s "
-			                    "at %s)",
-			                    principal, pid, str(v, "decision"),
-			                    str(v, "signed_at"));
+			return dk_error_set(
+			    DK_EREFUSED,
+			    "'%s' already voted on wrp://%s (%s "
+			    "at %s)",
+			    principal, pid, str(v, "decision"),
+			    str(v, "signed_at"));
 	}
 	if (dk_parse_time(&exp, str(proposal_body, "expires_at")) < 0 ||
 	    now >= exp)
@@ -167,7 +167,8 @@ static int load_proposal(struct dk_proposal **out, struct dk_ledger *l,
 	seqs = calloc(n + 1, sizeof(*seqs));
 	if (!seqs)
 		return dk_error_set(DK_ERROR, "out of memory");
-	json_array_foreach(recs, i, s) seqs[i] = (uint64_t)json_integer_value(s);
+	json_array_foreach(recs, i, s) seqs[i] =
+	    (uint64_t)json_integer_value(s);
 	rc = dk_proposal_load_seqs(
 	    out, l, id, (uint64_t)json_integer_value(json_object_get(e, "seq")),
 	    seqs, n);
@@ -212,12 +213,11 @@ static const char *due(json_t **body, const struct dk_proposal *p, int64_t now)
 		json_t *b = json_object_get(a, "body");
 
 		if (!strcmp(str(b, "decision"), "deny")) {
-			*body = json_pack("{s:s, s:s, s:s, s:s, s:s}", "proposal",
-			                  p->id, "run", p->run, "by",
-			                  str(b, "principal"), "approval",
-			                  str(a, "hash"), "rule",
-			                  str(json_object_get(p->body, "rule"),
-			                      "name"));
+			*body = json_pack(
+			    "{s:s, s:s, s:s, s:s, s:s}", "proposal", p->id,
+			    "run", p->run, "by", str(b, "principal"),
+			    "approval", str(a, "hash"), "rule",
+			    str(json_object_get(p->body, "rule"), "name"));
 			if (json_is_string(json_object_get(b, "reason")))
 				json_object_set(*body, "reason",
 				                json_object_get(b, "reason"));
@@ -240,17 +240,17 @@ static const char *due(json_t **body, const struct dk_proposal *p, int64_t now)
 	if (need < 1)
 		need = 1;
 	if ((json_int_t)json_array_size(hashes) >= need) {
-		*body = json_pack("{s:s, s:s, s:s, s:o, s:s}", "proposal", p->id,
-		                  "run", p->run, "by", "approvals", "approvals",
-		                  hashes, "rule",
-		                  str(json_object_get(p->body, "rule"), "name"));
+		*body = json_pack(
+		    "{s:s, s:s, s:s, s:o, s:s}", "proposal", p->id, "run",
+		    p->run, "by", "approvals", "approvals", hashes, "rule",
+		    str(json_object_get(p->body, "rule"), "name"));
 		return "proposal.approved";
 	}
 	json_decref(hashes);
 	if (now >= p->expires_at) {
-		*body = json_pack("{s:s, s:s, s:s}", "proposal", p->id, "run",
-		                  p->run, "expires_at",
-		                  str(p->body, "expires_at"));
+		*body =
+		    json_pack("{s:s, s:s, s:s}", "proposal", p->id, "run",
+		              p->run, "expires_at", str(p->body, "expires_at"));
 		return "proposal.expired";
 	}
 	return NULL;
@@ -318,9 +318,10 @@ static int settle(enum dk_proposal_state *state, uint64_t *seq,
 			return rc;
 		if (seq)
 			*seq = ar.seq;
-		*state = !strcmp(s.type, "proposal.approved")   ? DK_PROP_APPROVED
-		         : !strcmp(s.type, "proposal.rejected") ? DK_PROP_REJECTED
-		                                                : DK_PROP_EXPIRED;
+		*state = !strcmp(s.type, "proposal.approved") ? DK_PROP_APPROVED
+		         : !strcmp(s.type, "proposal.rejected")
+		             ? DK_PROP_REJECTED
+		             : DK_PROP_EXPIRED;
 		return 0;
 	}
 	return rc;
@@ -437,10 +438,11 @@ static int pick_principal(struct dk_approval *a, const char *as,
 	} else {
 		p = dk_policy_principal(a->policy, as);
 		if (!p) {
-			rc = dk_error_set(DK_EREFUSED,
-			                  "'%s' is not a principal of the policy "
-			                  "in force",
-			                  as);
+			rc = dk_error_set(
+			    DK_EREFUSED,
+			    "'%s' is not a principal of the policy "
+			    "in force",
+			    as);
 			goto out;
 		}
 		if (dk_sshkey_parse(&pk, str(p, "key")) < 0 ||
@@ -580,16 +582,16 @@ int dk_approval_commit(struct dk_approval_result *out, struct dk_approval *a)
 	memset(out, 0, sizeof(*out));
 	dk_format_time(at, dk_now());
 	if ((rc = dk_approval_message(&msg, dk_ledger_id(a->l), a->p->id,
-	                              a->p->hash, decision, a->principal,
-	                              at)) < 0)
+	                              a->p->hash, decision, a->principal, at)) <
+	    0)
 		goto out;
 	if ((rc = dk_sshsig_sign(&sig, NULL, a->keypath, DK_SSHSIG_NS_APPROVAL,
 	                         msg, strlen(msg), &so)) < 0)
 		goto out;
 	/* the signature must check with the principal's key in the policy */
-	if ((rc = dk_sshkey_parse(&pk, str(dk_policy_principal(a->policy,
-	                                                       a->principal),
-	                                   "key"))) < 0 ||
+	if ((rc = dk_sshkey_parse(
+	         &pk, str(dk_policy_principal(a->policy, a->principal),
+	                  "key"))) < 0 ||
 	    (rc = dk_sshsig_verify(sig, strlen(sig), DK_SSHSIG_NS_APPROVAL, msg,
 	                           strlen(msg), pk)) < 0)
 		goto out;
@@ -598,8 +600,8 @@ int dk_approval_commit(struct dk_approval_result *out, struct dk_approval *a)
 	                 decision, "principal", a->principal, "role", a->role,
 	                 "proposal_hash", a->p->hash, "signed_at", at,
 	                 "signature", sig, "message", msg);
-	json_object_set_new(body, "reason", a->reason ? json_string(a->reason)
-	                                               : json_null());
+	json_object_set_new(body, "reason",
+	                    a->reason ? json_string(a->reason) : json_null());
 	snprintf(summary, sizeof(summary), "%s %s wrp://%s", a->principal,
 	         a->deny ? "denies" : "approves", a->p->id);
 	ao.summary = summary;
@@ -619,8 +621,8 @@ int dk_approval_commit(struct dk_approval_result *out, struct dk_approval *a)
 	}
 	out->seq = ar.seq;
 	memcpy(out->hash, ar.hash, 65);
-	if ((rc = settle(&out->state, &out->decision_seq, a->l, a->ix,
-	                 a->p->id, a->actor ? a->actor : a->principal)) < 0)
+	if ((rc = settle(&out->state, &out->decision_seq, a->l, a->ix, a->p->id,
+	                 a->actor ? a->actor : a->principal)) < 0)
 		goto out;
 	e = dk_index_proposal(a->ix, a->p->id);
 	{
@@ -632,8 +634,8 @@ int dk_approval_commit(struct dk_approval_result *out, struct dk_approval *a)
 		out->received = (int)json_object_size(names);
 		json_decref(names);
 	}
-	out->required = (int)json_integer_value(json_object_get(
-	    json_object_get(a->p->body, "requires"), "count"));
+	out->required = (int)json_integer_value(
+	    json_object_get(json_object_get(a->p->body, "requires"), "count"));
 out:
 	dk_sshkey_free(pk);
 	json_decref(body);

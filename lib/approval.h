@@ -27,10 +27,9 @@
 
 /* "docket approval v1\nledger ID\nproposal P\nproposal-hash H\n"
  * "decision D\nprincipal NAME\nsigned-at T\n" (caller frees). */
-int dk_approval_message(char **out, const char *ledger_id,
-                        const char *proposal, const char *proposal_hash,
-                        const char *decision, const char *principal,
-                        const char *signed_at);
+int dk_approval_message(char **out, const char *ledger_id, const char *proposal,
+                        const char *proposal_hash, const char *decision,
+                        const char *principal, const char *signed_at);
 
 /*
  * Whether `principal` may cast `decision` on a proposal, by the rules:

@@ -148,17 +148,18 @@ static void add_record(json_t *j, const struct dk_record *r)
 		              "state", "running", "at", r->at, "paused"));
 	} else if (ru && !strcmp(type, "run.paused")) {
 		json_object_set_new(ru, "state", json_string("paused"));
-		json_object_set_new(
-		    ru, "paused",
-		    json_pack("{s:s, s:s, s:s, s:I}", "proposal",
-		              strv(b, "proposal"), "waiting", strv(b, "waiting"),
-		              "step", strv(b, "step"), "seq",
-		              (json_int_t)r->seq));
+		json_object_set_new(ru, "paused",
+		                    json_pack("{s:s, s:s, s:s, s:I}",
+		                              "proposal", strv(b, "proposal"),
+		                              "waiting", strv(b, "waiting"),
+		                              "step", strv(b, "step"), "seq",
+		                              (json_int_t)r->seq));
 	} else if (ru && !strcmp(type, "run.resumed")) {
 		json_object_set_new(ru, "state", json_string("running"));
 		json_object_set_new(ru, "paused", json_null());
 	} else if (ru && !strcmp(type, "run.finished")) {
-		json_object_set_new(ru, "state", json_string(strv(b, "status")));
+		json_object_set_new(ru, "state",
+		                    json_string(strv(b, "status")));
 		json_object_set_new(ru, "paused", json_null());
 	}
 	if (!pid)
@@ -171,12 +172,13 @@ static void add_record(json_t *j, const struct dk_record *r)
 		    strv(b, "step"), "action", strv(b, "action"), "risk",
 		    strv(b, "risk"), "proposer", strv(b, "proposer"), "at",
 		    r->at, "expires_at", strv(b, "expires_at"), "requires",
-		    json_object_get(b, "requires") ? json_object_get(b, "requires")
-		                                   : json_null(),
+		    json_object_get(b, "requires")
+		        ? json_object_get(b, "requires")
+		        : json_null(),
 		    "state", "pending", "approvals", "records");
-		json_object_set_new(e, "rule",
-		                    json_string(strv(json_object_get(b, "rule"),
-		                                     "name")));
+		json_object_set_new(
+		    e, "rule",
+		    json_string(strv(json_object_get(b, "rule"), "name")));
 		json_object_set_new(props, pid, e);
 		return;
 	}
@@ -219,7 +221,8 @@ static int fold_cb(const struct dk_record *r, void *payload)
 	struct dk_index *ix = payload;
 
 	add_record(ix->j, r);
-	json_object_set_new(ix->j, "head_seq", json_integer((json_int_t)r->seq));
+	json_object_set_new(ix->j, "head_seq",
+	                    json_integer((json_int_t)r->seq));
 	json_object_set_new(ix->j, "head_hash", json_string(r->hash));
 	ix->dirty = 1;
 	return 0;

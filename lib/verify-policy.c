@@ -74,15 +74,17 @@ static int approval(struct dk_verify_policy *vp, const struct dk_record *r)
 	int64_t at = 0;
 
 	if (!p)
-		return dk_error_set(DK_ETAMPERED,
-		                    "approval of a proposal the ledger does not "
-		                    "hold before it (wrp://%s)",
-		                    str(b, "proposal"));
+		return dk_error_set(
+		    DK_ETAMPERED,
+		    "approval of a proposal the ledger does not "
+		    "hold before it (wrp://%s)",
+		    str(b, "proposal"));
 	if (strcmp(str(b, "proposal_hash"), str(p, "hash")))
-		return dk_error_set(DK_ETAMPERED,
-		                    "approval names proposal hash %.16s..., but "
-		                    "the proposal record hashes to %.16s...",
-		                    str(b, "proposal_hash"), str(p, "hash"));
+		return dk_error_set(
+		    DK_ETAMPERED,
+		    "approval names proposal hash %.16s..., but "
+		    "the proposal record hashes to %.16s...",
+		    str(b, "proposal_hash"), str(p, "hash"));
 	if (json_is_true(json_object_get(p, "decided")))
 		return dk_error_set(DK_ETAMPERED,
 		                    "approval of wrp://%s after it was decided",
@@ -102,9 +104,10 @@ static int approval(struct dk_verify_policy *vp, const struct dk_record *r)
 		return tampered("approval signature");
 	dk_parse_time(&at, r->at);
 	if (dk_approval_judge(vp->policy, pb,
-	                      str(vp->runs, str(pb, "run")) ? json_string_value(
-	                          json_object_get(vp->runs, str(pb, "run")))
-	                                                    : NULL,
+	                      str(vp->runs, str(pb, "run"))
+	                          ? json_string_value(json_object_get(
+	                                vp->runs, str(pb, "run")))
+	                          : NULL,
 	                      json_object_get(p, "votes"), str(b, "principal"),
 	                      at) < 0)
 		return tampered("approval breaks the rules");
@@ -151,26 +154,30 @@ static int decision(struct dk_verify_policy *vp, const struct dk_record *r)
 		json_t *a = json_object_get(apps, str(b, "approval"));
 
 		if (!a || strcmp(str(a, "decision"), "deny"))
-			return dk_error_set(DK_ETAMPERED,
-			                    "wrp://%s rejected without a signed "
-			                    "deny",
-			                    str(b, "proposal"));
+			return dk_error_set(
+			    DK_ETAMPERED,
+			    "wrp://%s rejected without a signed "
+			    "deny",
+			    str(b, "proposal"));
 		return 0;
 	}
 	if (!strcmp(str(b, "by"), "auto")) {
 		if (json_is_object(req) ||
-		    strcmp(str(json_object_get(pb, "rule"), "decision"), "auto"))
-			return dk_error_set(DK_ETAMPERED,
-			                    "wrp://%s approved automatically, but "
-			                    "its rule requires approvals",
-			                    str(b, "proposal"));
+		    strcmp(str(json_object_get(pb, "rule"), "decision"),
+		           "auto"))
+			return dk_error_set(
+			    DK_ETAMPERED,
+			    "wrp://%s approved automatically, but "
+			    "its rule requires approvals",
+			    str(b, "proposal"));
 		return 0;
 	}
 	if (!json_is_object(req))
-		return dk_error_set(DK_ETAMPERED,
-		                    "wrp://%s approved by approvals it does not "
-		                    "need",
-		                    str(b, "proposal"));
+		return dk_error_set(
+		    DK_ETAMPERED,
+		    "wrp://%s approved by approvals it does not "
+		    "need",
+		    str(b, "proposal"));
 	seen = json_object();
 	json_array_foreach(json_object_get(b, "approvals"), i, h)
 	{
@@ -179,26 +186,26 @@ static int decision(struct dk_verify_policy *vp, const struct dk_record *r)
 		if (!a || strcmp(str(a, "decision"), "approve") ||
 		    json_object_get(seen, str(a, "principal"))) {
 			json_decref(seen);
-			return dk_error_set(DK_ETAMPERED,
-			                    "wrp://%s approved with approval %.16s... "
-			                    "that is not a distinct signed approval "
-			                    "of it",
-			                    str(b, "proposal"),
-			                    json_string_value(h)
-			                        ? json_string_value(h)
-			                        : "?");
+			return dk_error_set(
+			    DK_ETAMPERED,
+			    "wrp://%s approved with approval %.16s... "
+			    "that is not a distinct signed approval "
+			    "of it",
+			    str(b, "proposal"),
+			    json_string_value(h) ? json_string_value(h) : "?");
 		}
 		json_object_set_new(seen, str(a, "principal"), json_true());
 	}
 	i = json_object_size(seen);
 	json_decref(seen);
 	if ((json_int_t)i < json_integer_value(json_object_get(req, "count")))
-		return dk_error_set(DK_ETAMPERED,
-		                    "wrp://%s approved with %zu approval(s); its "
-		                    "rule requires %lld",
-		                    str(b, "proposal"), i,
-		                    (long long)json_integer_value(
-		                        json_object_get(req, "count")));
+		return dk_error_set(
+		    DK_ETAMPERED,
+		    "wrp://%s approved with %zu approval(s); its "
+		    "rule requires %lld",
+		    str(b, "proposal"), i,
+		    (long long)json_integer_value(
+		        json_object_get(req, "count")));
 	return 0;
 }
 
@@ -214,7 +221,8 @@ int dk_verify__policy_record(struct dk_verify_policy *vp,
 		vp->policy = json_incref(json_object_get(b, "policy"));
 		if (dk_policy_validate(vp->policy) < 0)
 			return tampered("genesis policy");
-		if (vp->trust && dk_policy_check_trust(vp->policy, vp->trust) < 0)
+		if (vp->trust &&
+		    dk_policy_check_trust(vp->policy, vp->trust) < 0)
 			return tampered("trust");
 		return 0;
 	}
@@ -244,8 +252,8 @@ int dk_verify__policy_record(struct dk_verify_policy *vp,
 	}
 	if (!strcmp(t, "approval"))
 		return approval(vp, r);
-	if (!strcmp(t, "proposal.approved") || !strcmp(t, "proposal.rejected") ||
-	    !strcmp(t, "proposal.expired"))
+	if (!strcmp(t, "proposal.approved") ||
+	    !strcmp(t, "proposal.rejected") || !strcmp(t, "proposal.expired"))
 		return decision(vp, r);
 	return 0;
 }

@@ -19,7 +19,8 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (argc != 5) {
-		fprintf(stderr, "usage: ledger-append LEDGER TYPE ACTOR JSON\n");
+		fprintf(stderr,
+		        "usage: ledger-append LEDGER TYPE ACTOR JSON\n");
 		return 2;
 	}
 	body = json_loads(argv[4], 0, &err);
