@@ -53,6 +53,8 @@ int cmd_verify(struct dk_cmd_ctx *ctx)
 		              "anchors_checked", (json_int_t)r.anchors_checked);
 		json_object_set_new(o, "signatures",
 		                    json_integer((json_int_t)r.signatures));
+		json_object_set_new(o, "signature_ms",
+		                    json_real(r.signature_ms));
 		if (r.code) {
 			json_t *bad = json_pack("{s:s}", "reason", r.reason);
 			if (r.bad_seq >= 0)

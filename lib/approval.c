@@ -114,7 +114,7 @@ int dk_approval_judge(const json_t *policy, const json_t *proposal_body,
 }
 
 int dk_approval_check_signature(const json_t *policy, const json_t *body,
-                                const char *ledger_id)
+                                const char *ledger_id, const dk_sshkey *known)
 {
 	const char *name = str(body, "principal");
 	const char *sig = str(body, "signature");
@@ -139,9 +139,9 @@ int dk_approval_check_signature(const json_t *policy, const json_t *body,
 		                    "the signed message does not match the "
 		                    "approval's fields");
 	}
-	if ((rc = dk_sshkey_parse(&key, str(p, "key"))) == 0)
+	if (known || (rc = dk_sshkey_parse(&key, str(p, "key"))) == 0)
 		rc = dk_sshsig_verify(sig, strlen(sig), DK_SSHSIG_NS_APPROVAL,
-		                      msg, strlen(msg), key);
+		                      msg, strlen(msg), known ? known : key);
 	dk_sshkey_free(key);
 	free(msg);
 	return rc;
@@ -561,7 +561,8 @@ static int approval_check(struct dk_ledger *l, const struct dk_head *h,
 	                       dk_now());
 	json_decref(votes);
 	if (rc == 0)
-		rc = dk_approval_check_signature(pol, body, dk_ledger_id(l));
+		rc = dk_approval_check_signature(pol, body, dk_ledger_id(l),
+		                                 NULL);
 out:
 	json_decref(pol);
 	dk_proposal_free(p);

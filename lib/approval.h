@@ -45,10 +45,11 @@ int dk_approval_judge(const json_t *policy, const json_t *proposal_body,
 /*
  * Check an approval body as `verify` does: the message rebuilds byte for
  * byte from the fields, and the signature verifies with the principal's
- * key in policy. 0 or DK_EREFUSED/DK_EINVALID naming what failed.
+ * key in policy (known, when the caller already parsed it, else NULL).
+ * 0 or DK_EREFUSED/DK_EINVALID naming what failed.
  */
 int dk_approval_check_signature(const json_t *policy, const json_t *body,
-                                const char *ledger_id);
+                                const char *ledger_id, const dk_sshkey *known);
 
 struct dk_approval_req {
 	const char *proposal; /* id or wrp:// handle */

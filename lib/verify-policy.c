@@ -15,6 +15,13 @@ struct dk_verify_policy {
 	json_t *proposals; /* id -> {hash, body, votes, approvals, decided} */
 	json_t *runs;      /* run -> starter */
 	size_t sigs;
+	double sig_ms;
+	/* the keys of the policy in force, parsed once */
+	struct {
+		char name[72];
+		dk_sshkey *key;
+	} keys[64];
+	size_t nkeys;
 };
 
 static const char *str(const json_t *o, const char *k)
@@ -22,6 +29,38 @@ static const char *str(const json_t *o, const char *k)
 	const char *s = json_string_value(json_object_get(o, k));
 
 	return s ? s : "";
+}
+
+static void keys_clear(struct dk_verify_policy *vp)
+{
+	while (vp->nkeys)
+		dk_sshkey_free(vp->keys[--vp->nkeys].key);
+}
+
+/* The principal's key in the policy in force, cached (NULL: not cached). */
+static const dk_sshkey *key_of(struct dk_verify_policy *vp, const char *name)
+{
+	json_t *p;
+	dk_sshkey *k = NULL;
+	size_t i;
+
+	for (i = 0; i < vp->nkeys; i++)
+		if (!strcmp(vp->keys[i].name, name))
+			return vp->keys[i].key;
+	p = dk_policy_principal(vp->policy, name);
+	if (!p || vp->nkeys == sizeof(vp->keys) / sizeof(vp->keys[0]) ||
+	    strlen(name) >= sizeof(vp->keys[0].name) ||
+	    dk_sshkey_parse(&k, str(p, "key")) < 0)
+		return NULL;
+	snprintf(vp->keys[vp->nkeys].name, sizeof(vp->keys[0].name), "%s",
+	         name);
+	vp->keys[vp->nkeys++].key = k;
+	return k;
+}
+
+double dk_verify__policy_signature_ms(const struct dk_verify_policy *vp)
+{
+	return vp->sig_ms;
 }
 
 int dk_verify__policy_new(struct dk_verify_policy **out, const char *trust)
@@ -47,6 +86,7 @@ void dk_verify__policy_free(struct dk_verify_policy *vp)
 	if (!vp)
 		return;
 	dk_allowed_signers_free(vp->trust);
+	keys_clear(vp);
 	json_decref(vp->policy);
 	json_decref(vp->proposals);
 	json_decref(vp->runs);
@@ -100,8 +140,16 @@ static int approval(struct dk_verify_policy *vp, const struct dk_record *r)
 		                    "rule requires",
 		                    str(b, "role"));
 	vp->sigs++;
-	if (dk_approval_check_signature(vp->policy, b, vp->ledger_id) < 0)
-		return tampered("approval signature");
+	{
+		double t0 = dk_mono_ms();
+		int rc = dk_approval_check_signature(
+		    vp->policy, b, vp->ledger_id,
+		    key_of(vp, str(b, "principal")));
+
+		vp->sig_ms += dk_mono_ms() - t0;
+		if (rc < 0)
+			return tampered("approval signature");
+	}
 	dk_parse_time(&at, r->at);
 	if (dk_approval_judge(vp->policy, pb,
 	                      str(vp->runs, str(pb, "run"))
@@ -229,11 +277,17 @@ int dk_verify__policy_record(struct dk_verify_policy *vp,
 	if (!vp->policy)
 		return 0;
 	if (!strcmp(t, "policy.update")) {
+		double t0 = dk_mono_ms();
+		int rc;
+
 		vp->sigs += json_array_size(json_object_get(b, "signatures"));
-		if (dk_policy_check_update(vp->policy, b, vp->ledger_id) < 0)
+		rc = dk_policy_check_update(vp->policy, b, vp->ledger_id);
+		vp->sig_ms += dk_mono_ms() - t0;
+		if (rc < 0)
 			return tampered("policy update");
 		json_decref(vp->policy);
 		vp->policy = json_incref(json_object_get(b, "policy"));
+		keys_clear(vp);
 		return 0;
 	}
 	if (!strcmp(t, "run.started")) {

@@ -22,6 +22,8 @@ int dk_verify__policy_record(struct dk_verify_policy *vp,
                              const struct dk_record *rec);
 /* Signatures checked so far. */
 size_t dk_verify__policy_signatures(const struct dk_verify_policy *vp);
+/* Milliseconds spent checking them. */
+double dk_verify__policy_signature_ms(const struct dk_verify_policy *vp);
 void dk_verify__policy_free(struct dk_verify_policy *vp);
 
 #endif

@@ -475,6 +475,7 @@ int dk_verify(struct dk_verify_report *r, struct dk_ledger *l,
 	}
 done:
 	r->signatures = dk_verify__policy_signatures(s.vp);
+	r->signature_ms = dk_verify__policy_signature_ms(s.vp);
 	dk_verify__policy_free(s.vp);
 	git_tree_free(s.prev_root);
 	free(s.anchors);
