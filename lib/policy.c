@@ -8,14 +8,14 @@
 #include <string.h>
 
 static const char *const key_types[] = {
-    "ssh-ed25519",
-    "ssh-rsa",
-    "ecdsa-sha2-nistp256",
-    "ecdsa-sha2-nistp384",
-    "ecdsa-sha2-nistp521",
-    "sk-ssh-ed25519@openssh.com",
-    "sk-ecdsa-sha2-nistp256@openssh.com",
-    NULL,
+	"ssh-ed25519",
+	"ssh-rsa",
+	"ecdsa-sha2-nistp256",
+	"ecdsa-sha2-nistp384",
+	"ecdsa-sha2-nistp521",
+	"sk-ssh-ed25519@openssh.com",
+	"sk-ecdsa-sha2-nistp256@openssh.com",
+	NULL,
 };
 
 int dk_ssh_pubkey_check(const char *line)
@@ -345,8 +345,8 @@ int dk_policy_check_update(const json_t *prev, const json_t *body,
 {
 	const json_t *next = json_object_get(body, "policy");
 	json_t *sigs = json_object_get(body, "signatures"), *s, *signers;
-	json_int_t need = json_integer_value(json_object_get(prev,
-	                                                     "admins_required"));
+	json_int_t need =
+	    json_integer_value(json_object_get(prev, "admins_required"));
 	char *msg = NULL;
 	size_t i;
 	int rc;
@@ -394,16 +394,17 @@ int dk_policy_check_update(const json_t *prev, const json_t *body,
 			                  (long long)version_of(prev));
 			goto out;
 		}
-		if (!sig || dk_sshkey_parse(&key, json_string_value(
-		                                      json_object_get(p, "key"))) <
-		                0) {
+		if (!sig ||
+		    dk_sshkey_parse(&key, json_string_value(
+		                              json_object_get(p, "key"))) < 0) {
 			rc = dk_error_set(DK_EREFUSED,
-			                  "signature %zu: no signature or key", i + 1);
+			                  "signature %zu: no signature or key",
+			                  i + 1);
 			dk_sshkey_free(key);
 			goto out;
 		}
-		rc = dk_sshsig_verify(sig, strlen(sig), DK_SSHSIG_NS_POLICY, msg,
-		                      strlen(msg), key);
+		rc = dk_sshsig_verify(sig, strlen(sig), DK_SSHSIG_NS_POLICY,
+		                      msg, strlen(msg), key);
 		dk_sshkey_free(key);
 		if (rc < 0) {
 			dk_error_prefix("signature of '%s'", name);
@@ -514,8 +515,9 @@ int dk_policy_update(struct dk_append_result *out, struct dk_ledger *l,
 			json_decref(arr);
 			goto out;
 		}
-		json_array_append_new(arr, json_pack("{s:s, s:s}", "principal",
-		                                     name, "signature", sigs[i]));
+		json_array_append_new(arr,
+		                      json_pack("{s:s, s:s}", "principal", name,
+		                                "signature", sigs[i]));
 	}
 	dk_policy_hash(nh, next);
 	body = json_pack("{s:I, s:O, s:s, s:o, s:s}", "version",
@@ -542,7 +544,8 @@ int dk_policy_check_trust(const json_t *policy,
 
 	json_array_foreach(json_object_get(policy, "principals"), i, p)
 	{
-		const char *name = json_string_value(json_object_get(p, "name"));
+		const char *name =
+		    json_string_value(json_object_get(p, "name"));
 		dk_sshkey *key = NULL;
 		const struct dk_allowed_signer *e = NULL;
 		const char *ns = dk_policy_has_role(p, "admin")
@@ -554,11 +557,12 @@ int dk_policy_check_trust(const json_t *policy,
 		         &key, json_string_value(json_object_get(p, "key")))) <
 		    0)
 			return rc;
-		rc = dk_allowed_signers_match(&e, trust, name, ns, key, dk_now());
+		rc = dk_allowed_signers_match(&e, trust, name, ns, key,
+		                              dk_now());
 		if (rc == 0 && dk_policy_has_role(p, "admin"))
 			rc = dk_allowed_signers_match(&e, trust, name,
-			                              DK_SSHSIG_NS_APPROVAL, key,
-			                              dk_now());
+			                              DK_SSHSIG_NS_APPROVAL,
+			                              key, dk_now());
 		if (rc < 0) {
 			char *fp = NULL, why[600];
 
@@ -568,9 +572,10 @@ int dk_policy_check_trust(const json_t *policy,
 			                  "the genesis policy's key for '%s' "
 			                  "(%s) is not trusted by %s: %s",
 			                  name, fp ? fp : "?",
-			                  trust->origin ? trust->origin : "the "
-			                                                  "trust "
-			                                                  "file",
+			                  trust->origin ? trust->origin
+			                                : "the "
+			                                  "trust "
+			                                  "file",
 			                  why);
 			free(fp);
 		}

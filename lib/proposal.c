@@ -7,13 +7,13 @@
 
 const char *dk_proposal_state_name(enum dk_proposal_state s)
 {
-	static const char *const names[] = { "pending",	 "approved",
-					     "rejected", "expired",
-					     "sending",	 "dispatched",
-					     "failed" };
+	static const char *const names[] = { "pending",  "approved",
+		                             "rejected", "expired",
+		                             "sending",  "dispatched",
+		                             "failed" };
 
 	return (size_t)s < sizeof(names) / sizeof(names[0]) ? names[s]
-							     : "unknown";
+	                                                    : "unknown";
 }
 
 void dk_proposal_free(struct dk_proposal *p)
@@ -43,7 +43,7 @@ static int scan_cb(const struct dk_record *r, void *payload)
 {
 	struct scan *s = payload;
 	const char *pid =
-		json_string_value(json_object_get(r->body, "proposal"));
+	    json_string_value(json_object_get(r->body, "proposal"));
 
 	if (!pid || strcmp(pid, s->id))
 		return 0;
@@ -56,10 +56,10 @@ static int scan_cb(const struct dk_record *r, void *payload)
 		return 1;
 	}
 	json_array_insert_new(s->later, 0,
-			      json_pack("{s:I, s:s, s:s, s:s, s:s, s:O}",
-					"seq", (json_int_t)r->seq, "hash",
-					r->hash, "type", r->type, "at", r->at,
-					"actor", r->actor, "body", r->body));
+	                      json_pack("{s:I, s:s, s:s, s:s, s:s, s:O}", "seq",
+	                                (json_int_t)r->seq, "hash", r->hash,
+	                                "type", r->type, "at", r->at, "actor",
+	                                r->actor, "body", r->body));
 	return 0;
 }
 
@@ -115,9 +115,9 @@ static void derive(struct dk_proposal *p, const char *id, json_t *later)
 			if (!strcmp(o, "succeeded"))
 				p->state = DK_PROP_DISPATCHED;
 			else if (!strcmp(o, "refused") ||
-				 !strcmp(o, "failed") ||
-				 !strcmp(o, "idempotency_error") ||
-				 !strcmp(o, "skipped"))
+			         !strcmp(o, "failed") ||
+			         !strcmp(o, "idempotency_error") ||
+			         !strcmp(o, "skipped"))
 				p->state = DK_PROP_FAILED;
 			else
 				p->state = DK_PROP_APPROVED; /* retryable */
@@ -131,10 +131,10 @@ static const char *strip_handle(const char *id)
 }
 
 int dk_proposal_load(struct dk_proposal **out, struct dk_ledger *l,
-		     const char *id)
+                     const char *id)
 {
 	struct scan s = { strip_handle(id),
-			  calloc(1, sizeof(struct dk_proposal)), json_array() };
+		          calloc(1, sizeof(struct dk_proposal)), json_array() };
 	struct dk_proposal *p = s.p;
 	int rc;
 
@@ -147,10 +147,10 @@ int dk_proposal_load(struct dk_proposal **out, struct dk_ledger *l,
 		json_decref(s.later);
 		dk_proposal_free(p);
 		return rc < 0 ? rc
-			      : dk_error_set(DK_ENOTFOUND,
-					     "no proposal wrp://%s in this "
-					     "ledger",
-					     id);
+		              : dk_error_set(DK_ENOTFOUND,
+		                             "no proposal wrp://%s in this "
+		                             "ledger",
+		                             id);
 	}
 	derive(p, id, s.later);
 	json_decref(s.later);
@@ -159,11 +159,11 @@ int dk_proposal_load(struct dk_proposal **out, struct dk_ledger *l,
 }
 
 int dk_proposal_load_seqs(struct dk_proposal **out, struct dk_ledger *l,
-			  const char *id, uint64_t seq, const uint64_t *later,
-			  size_t n)
+                          const char *id, uint64_t seq, const uint64_t *later,
+                          size_t n)
 {
 	struct scan s = { strip_handle(id),
-			  calloc(1, sizeof(struct dk_proposal)), json_array() };
+		          calloc(1, sizeof(struct dk_proposal)), json_array() };
 	struct dk_proposal *p = s.p;
 	struct dk_record *r = NULL;
 	size_t i;
@@ -179,9 +179,9 @@ int dk_proposal_load_seqs(struct dk_proposal **out, struct dk_ledger *l,
 		goto fail;
 	if (strcmp(r->type, "proposal") || !scan_cb(r, &s)) {
 		rc = dk_error_set(DK_ERROR,
-				  "record %llu is not proposal wrp://%s "
-				  "(stale index)",
-				  (unsigned long long)seq, id);
+		                  "record %llu is not proposal wrp://%s "
+		                  "(stale index)",
+		                  (unsigned long long)seq, id);
 		goto fail;
 	}
 	dk_record_free(r);
@@ -194,9 +194,9 @@ int dk_proposal_load_seqs(struct dk_proposal **out, struct dk_ledger *l,
 		scan_cb(r, &s);
 		if (json_array_size(s.later) != before + 1) {
 			rc = dk_error_set(DK_ERROR,
-					  "record %llu does not name "
-					  "proposal wrp://%s (stale index)",
-					  (unsigned long long)later[i], id);
+			                  "record %llu does not name "
+			                  "proposal wrp://%s (stale index)",
+			                  (unsigned long long)later[i], id);
 			goto fail;
 		}
 		/* scan_cb prepends (it reads newest first); keep order */
