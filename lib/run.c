@@ -881,6 +881,95 @@ out:
 	return rc;
 }
 
+/* What approval rules see: {run, session, input, steps, args, action, risk}. */
+static json_t *rule_context(const struct run *r, const struct dk_action *act,
+                            json_t *args)
+{
+	return json_pack("{s:s, s:O, s:O, s:O, s:O, s:s, s:s}", "run", r->id,
+	                 "session", r->session, "input", r->input, "steps",
+	                 r->steps, "args", args, "action", act->name, "risk",
+	                 dk_risk_name(act->risk));
+}
+
+/* The approval rule for act with args: 0 with *rule (NULL: none). */
+static int match_rule(const struct dk_approval_rule **rule,
+                      const struct run *r, const struct dk_action *act,
+                      json_t *args)
+{
+	json_t *ctx = rule_context(r, act, args);
+	int rc = dk_workflow_match_approval(rule, r->wf, ctx);
+
+	json_decref(ctx);
+	return rc;
+}
+
+static int ident_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_';
+}
+
+/*
+ * The values a rule's condition saw: each plain path (.a.b.c) in its jq
+ * source, outside string literals, with its value in ctx (null when
+ * absent). Recorded with the proposal so approvers see why it fired.
+ */
+static json_t *rule_saw(const char *src, const json_t *ctx)
+{
+	json_t *saw = json_object();
+	size_t i = 0, n = src ? strlen(src) : 0;
+	int in_str = 0;
+
+	while (i < n) {
+		char path[256];
+		const json_t *v = ctx;
+		size_t start, pl = 0;
+
+		if (in_str) {
+			if (src[i] == '\\' && i + 1 < n)
+				i++;
+			else if (src[i] == '"')
+				in_str = 0;
+			i++;
+			continue;
+		}
+		if (src[i] == '"') {
+			in_str = 1;
+			i++;
+			continue;
+		}
+		if (src[i] != '.' || (i > 0 && (ident_char(src[i - 1]) ||
+		                               src[i - 1] == ']' ||
+		                               src[i - 1] == ')'))) {
+			i++;
+			continue;
+		}
+		start = i;
+		while (i < n && src[i] == '.' && i + 1 < n &&
+		       ident_char(src[i + 1])) {
+			char key[128];
+			size_t kl = 0;
+
+			i++;
+			while (i < n && ident_char(src[i]) &&
+			       kl + 1 < sizeof(key))
+				key[kl++] = src[i++];
+			key[kl] = '\0';
+			v = json_object_get(v, key);
+		}
+		pl = i - start;
+		if (pl <= 1 || pl >= sizeof(path)) {
+			i = start + 1;
+			continue;
+		}
+		memcpy(path, src + start, pl);
+		path[pl] = '\0';
+		json_object_set_new(saw, path, v ? json_deep_copy(v)
+		                                 : json_null());
+	}
+	return saw;
+}
+
 /*
  * Record a proposal for act with args (already validated) under rule:
  * the full args go to the private state, then the `proposal` record, and
@@ -919,6 +1008,13 @@ static int record_proposal(struct run *r, const struct dk_action *act,
 	    "idempotency_key", key, "expires_at", exp);
 	if (!step)
 		json_object_set_new(prop, "step", json_null());
+	if (rule->when) {
+		json_t *ctx = rule_context(r, act, args);
+
+		json_object_set_new(json_object_get(prop, "rule"), "saw",
+		                    rule_saw(dk_jq_source(rule->when), ctx));
+		json_decref(ctx);
+	}
 	if (reason)
 		json_object_set_new(prop, "reason", json_string(reason));
 	if (rule->decision == DK_DECISION_REQUIRE)
@@ -943,20 +1039,6 @@ static int record_proposal(struct run *r, const struct dk_action *act,
 	return 0;
 }
 
-/* The approval rule for act with args: 0 with *rule (NULL: none). */
-static int match_rule(const struct dk_approval_rule **rule,
-                      const struct run *r, const struct dk_action *act,
-                      json_t *args)
-{
-	json_t *ctx = json_pack("{s:s, s:O, s:O, s:O, s:O, s:s, s:s}", "run",
-	                        r->id, "session", r->session, "input", r->input,
-	                        "steps", r->steps, "args", args, "action",
-	                        act->name, "risk", dk_risk_name(act->risk));
-	int rc = dk_workflow_match_approval(rule, r->wf, ctx);
-
-	json_decref(ctx);
-	return rc;
-}
 
 static void refusal(char *why, size_t whysz, const struct dk_action *act,
                     const struct dk_approval_rule *rule)

@@ -112,7 +112,8 @@ test_expect_success 'docket propose: same code path, rules, contract, allow-list
 	jq -e ".state == \"pending\" and .rule == \"large-refund-two-leads\"" pr2.json &&
 	docket show --json "$(jq -r .seq pr2.json)" >rec.json &&
 	jq -e ".record.body.proposer == \"agent\" and .record.body.requires.count == 2 and
-		.record.body.step == null and (.record.body.idempotency_key | startswith(\"docket-\"))" rec.json &&
+		.record.body.step == null and
+		.record.body.rule.saw[\".args.amount_cents\"] == 20000 and (.record.body.idempotency_key | startswith(\"docket-\"))" rec.json &&
 	docket head >before &&
 	test_expect_code 7 docket propose "$R" stripe.refund \
 		--args "{\"payment_intent\": \"pi_2001\", \"amount_cents\": 90000, \"order_id\": \"ORD-2001\"}" 2>err &&

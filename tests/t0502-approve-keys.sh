@@ -39,6 +39,7 @@ test_expect_success 'on a terminal approve shows the proposal and asks' '
 	docket head >before &&
 	echo n | script -qec "docket approve --key lead1 $(cat P2)" /dev/null >out 2>&1;
 	grep -q "stripe.refund" out && grep -q "sign? \[y/N\]" out &&
+	grep -q "rule saw .*amount_cents.*6000" out &&
 	grep -q "nothing signed" out &&
 	docket head >after && test_cmp before after &&
 	echo y | script -qec "docket approve --key lead1 $(cat P2)" /dev/null >out 2>&1 &&
