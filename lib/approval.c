@@ -2,6 +2,7 @@
 #include "error.h"
 #include "index.h"
 #include "policy.h"
+#include "run.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -158,10 +159,8 @@ static int load_proposal(struct dk_proposal **out, struct dk_ledger *l,
 	int rc;
 
 	*out = NULL;
-	if (!e)
-		return dk_error_set(DK_ENOTFOUND,
-		                    "no proposal wrp://%s in this ledger",
-		                    strncmp(id, "wrp://", 6) ? id : id + 6);
+	if (!e) /* not in progress: decided, finished, or unknown */
+		return dk_proposal_load(out, l, id);
 	recs = json_object_get(e, "records");
 	n = json_array_size(recs);
 	seqs = calloc(n + 1, sizeof(*seqs));
@@ -187,13 +186,32 @@ static json_t *votes_of(const struct dk_proposal *p)
 	return v;
 }
 
-static void starter_of(char *out, size_t outsz, struct dk_ledger *l,
-                       struct dk_index *ix, const char *run)
+/* Who started the run: from the index, else from its run.started. */
+static int starter_of(char *out, size_t outsz, struct dk_ledger *l,
+                      struct dk_index *ix, const struct dk_proposal *p)
 {
-	json_t *e = dk_index_run(ix, run);
+	json_t *e = dk_index_proposal(ix, p->id), *recs = NULL;
+	int rc;
 
-	(void)l;
-	snprintf(out, outsz, "%s", e ? str(e, "actor") : "");
+	if (e && json_is_string(json_object_get(e, "starter"))) {
+		snprintf(out, outsz, "%s", str(e, "starter"));
+		return 0;
+	}
+	if ((e = dk_index_run(ix, p->run))) {
+		snprintf(out, outsz, "%s", str(e, "actor"));
+		return 0;
+	}
+	rc = dk_run_records(&recs, NULL, l, p->run);
+	if (rc == DK_ENOTFOUND) {
+		dk_error_clear();
+		out[0] = '\0';
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	snprintf(out, outsz, "%s", str(json_array_get(recs, 0), "actor"));
+	json_decref(recs);
+	return 0;
 }
 
 /* --- decisions ------------------------------------------------------------ */
@@ -492,13 +510,7 @@ int dk_approval_prepare(struct dk_approval **out, struct dk_ledger *l,
 		if ((rc = settle(&st, NULL, l, a->ix, id,
 		                 a->actor ? a->actor : "docket")) < 0)
 			goto fail;
-		if (st != DK_PROP_PENDING) {
-			dk_proposal_free(a->p);
-			a->p = NULL;
-			if ((rc = dk_index_update(a->ix)) < 0 ||
-			    (rc = load_proposal(&a->p, l, a->ix, id)) < 0)
-				goto fail;
-		}
+		a->p->state = st; /* decided just now: no need to re-read */
 	}
 	if (a->p->state != DK_PROP_PENDING) {
 		rc = refuse_state(a->p);
@@ -511,7 +523,9 @@ int dk_approval_prepare(struct dk_approval **out, struct dk_ledger *l,
 		goto fail;
 	snprintf(a->role, sizeof(a->role), "%s",
 	         str(json_object_get(a->p->body, "requires"), "role"));
-	starter_of(a->starter, sizeof(a->starter), l, a->ix, a->p->run);
+	if ((rc = starter_of(a->starter, sizeof(a->starter), l, a->ix, a->p)) <
+	    0)
+		goto fail;
 	votes = votes_of(a->p);
 	rc = dk_approval_judge(a->policy, a->p->body, a->starter, votes,
 	                       a->principal, dk_now());
@@ -576,7 +590,7 @@ int dk_approval_commit(struct dk_approval_result *out, struct dk_approval *a)
 	struct dk_append_result ar;
 	const char *decision = a->deny ? "deny" : "approve";
 	char at[32], *msg = NULL, *sig = NULL, summary[80];
-	json_t *body = NULL, *e;
+	json_t *body = NULL;
 	dk_sshkey *pk = NULL;
 	int rc;
 
@@ -625,13 +639,21 @@ int dk_approval_commit(struct dk_approval_result *out, struct dk_approval *a)
 	if ((rc = settle(&out->state, &out->decision_seq, a->l, a->ix, a->p->id,
 	                 a->actor ? a->actor : a->principal)) < 0)
 		goto out;
-	e = dk_index_proposal(a->ix, a->p->id);
+	/* distinct approvals: those recorded before ours, and ours */
 	{
-		json_t *names = json_object(), *n;
+		json_t *names = json_object(), *v;
 		size_t i;
 
-		json_array_foreach(json_object_get(e, "approvals"), i, n)
-		    json_object_set(names, json_string_value(n), json_true());
+		json_array_foreach(a->p->approvals, i, v)
+		{
+			json_t *vb = json_object_get(v, "body");
+
+			if (!strcmp(str(vb, "decision"), "approve"))
+				json_object_set(names, str(vb, "principal"),
+				                json_true());
+		}
+		if (!a->deny)
+			json_object_set(names, a->principal, json_true());
 		out->received = (int)json_object_size(names);
 		json_decref(names);
 	}

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define INDEX_VERSION 1
+#define INDEX_VERSION 2
 
 struct dk_index {
 	struct dk_ledger *l;
@@ -195,22 +195,20 @@ static void add_record(json_t *j, const struct dk_record *r)
 			    json_string(strv(b, "principal")));
 	} else if (!strcmp(type, "proposal.approved")) {
 		set_state(p, "approved");
-	} else if (!strcmp(type, "proposal.rejected")) {
-		set_state(p, "rejected");
-	} else if (!strcmp(type, "proposal.expired")) {
-		set_state(p, "expired");
+	} else if (!strcmp(type, "proposal.rejected") ||
+	           !strcmp(type, "proposal.expired")) {
+		json_object_del(props, pid); /* final: leaves the index */
+		return;
 	} else if (!strcmp(type, "dispatch.intent")) {
 		if (strcmp(strv(p, "state"), "dispatched"))
 			set_state(p, "sending");
 	} else if (!strcmp(type, "dispatch.result")) {
 		const char *o = strv(b, "outcome");
 
-		if (!strcmp(o, "succeeded"))
-			set_state(p, "dispatched");
-		else if (!strcmp(o, "refused") || !strcmp(o, "failed") ||
-		         !strcmp(o, "idempotency_error") ||
-		         !strcmp(o, "skipped"))
-			set_state(p, "failed");
+		if (!strcmp(o, "succeeded") || !strcmp(o, "refused") ||
+		    !strcmp(o, "failed") || !strcmp(o, "idempotency_error") ||
+		    !strcmp(o, "skipped"))
+			json_object_del(props, pid); /* final */
 		else
 			set_state(p, "approved");
 	}

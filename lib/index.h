@@ -23,7 +23,12 @@
  *    "proposals": {ID: {"seq", "run", "step", "action", "risk",
  *                       "proposer", "at", "expires_at", "rule",
  *                       "requires", "state", "approvals": [NAME, ...],
- *                       "records": [SEQ, ...]}}}
+ *                       "starter", "records": [SEQ, ...]}}}
+ *
+ * Only work in progress is kept: a proposal leaves the index when it is
+ * rejected, expired, dispatched or failed, and a run when it finishes, so
+ * the index's size follows what is pending, not the ledger's size. Look
+ * finished things up in the records (dk_proposal_load, dk_run_records).
  *
  * Ownership: the index owns its JSON; dk_index_json returns a borrowed
  * reference valid until the next update or dk_index_free.
@@ -40,9 +45,9 @@ json_t *dk_index_json(const struct dk_index *ix);
 /* Whether the last open rebuilt from scratch (for benchmarks). */
 int dk_index_rebuilt(const struct dk_index *ix);
 
-/* The entry of a proposal (borrowed) or NULL. Accepts a wrp:// handle. */
+/* The entry of a pending, approved or sending proposal (borrowed) or NULL. Accepts a wrp:// handle. */
 json_t *dk_index_proposal(const struct dk_index *ix, const char *id);
-/* The entry of a run (borrowed) or NULL. */
+/* The entry of an unfinished run (borrowed) or NULL. */
 json_t *dk_index_run(const struct dk_index *ix, const char *run);
 /* The seq of the record holding the policy in force. */
 uint64_t dk_index_policy_seq(const struct dk_index *ix);

@@ -81,6 +81,7 @@ test_expect_success 'a deny rejects the proposal' '
 	P=$(pending_id run.json) &&
 	docket approve --yes --deny --key lead2 --reason "duplicate" --json \
 		"$P" >ap.json &&
+	echo "$P" >PDENIED &&
 	jq -e ".state == \"rejected\"" ap.json &&
 	docket log --json -n 1 >last.json &&
 	jq -e ".[0].type == \"proposal.rejected\" and .[0].body.by == \"lead2\"
@@ -140,6 +141,21 @@ test_expect_success 'two leads approving at once: one decision, both votes valid
 	docket log --json --type proposal.approved >dec.json &&
 	test "$(jq --arg p "$P" "[.[] | select(.body.proposal == \$p)] | length" dec.json)" = 1 &&
 	docket verify -q
+'
+
+test_expect_success 'the status index keeps only work in progress' '
+	jq -e --arg p "$(cat PDENIED)" ".proposals[\$p] == null" \
+		L/docket/index/status.json &&
+	jq -e "[.runs[] | select(.state == \"paused\")] | length >= 1" \
+		L/docket/index/status.json &&
+	docket run --json "$TRASH/wf/refunds.yaml" --session tenant_id=acme \
+		--session principal=svc --session current_customer_id=CUST-1 \
+		--input order_id=ORD-9999 --input amount_cents:=100 \
+		--input message=hi >done.json &&
+	jq -e ".status == \"completed\"" done.json &&
+	docket status >/dev/null &&
+	jq -e --arg r "$(jq -r .run done.json)" ".runs[\$r] == null" \
+		L/docket/index/status.json
 '
 
 test_expect_success 'the status index is rebuilt when missing or stale' '
