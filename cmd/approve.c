@@ -52,8 +52,8 @@ static void show(const struct dk_approval *a, int deny)
 	        json_is_true(json_object_get(req, "allow_proposer"))
 	            ? ""
 	            : ", not the proposer");
-	if (json_object_size(json_object_get(json_object_get(b, "rule"),
-	                                     "saw"))) {
+	if (json_object_size(
+	        json_object_get(json_object_get(b, "rule"), "saw"))) {
 		char *saw = json_dumps(
 		    json_object_get(json_object_get(b, "rule"), "saw"),
 		    JSON_COMPACT | JSON_SORT_KEYS);

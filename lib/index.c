@@ -158,9 +158,10 @@ static void add_record(json_t *j, const struct dk_record *r)
 		json_object_set_new(ru, "state", json_string("running"));
 		json_object_set_new(ru, "paused", json_null());
 	} else if (ru && !strcmp(type, "run.finished")) {
-		json_object_set_new(ru, "state",
-		                    json_string(strv(b, "status")));
-		json_object_set_new(ru, "paused", json_null());
+		/* finished runs leave the index: it stays as small as the
+		 * work in progress, whatever the ledger's size */
+		json_object_del(runs, run);
+		ru = NULL;
 	}
 	if (!pid)
 		return;
@@ -179,6 +180,9 @@ static void add_record(json_t *j, const struct dk_record *r)
 		json_object_set_new(
 		    e, "rule",
 		    json_string(strv(json_object_get(b, "rule"), "name")));
+		if (ru)
+			json_object_set(e, "starter",
+			                json_object_get(ru, "actor"));
 		json_object_set_new(props, pid, e);
 		return;
 	}
