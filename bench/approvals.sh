@@ -46,8 +46,10 @@ jq -n --arg a "$(cat admin.pub)" --arg l1 "$(cat lead1.pub)" \
 	  {name: "lead1", roles: ["support_lead"], key: $l1},
 	  {name: "lead2", roles: ["support_lead"], key: $l2}]}' >p2.json
 
-# propose L N: N raw proposals needing one support lead
+# propose L N: a paused run and N raw proposals needing one support lead
 propose() {
+	ledger-append "$1" run.started agent "{\"run\": \"run-bench\",
+	  \"workflow\": {\"name\": \"bench\"}}" >/dev/null
 	i=0
 	while [ $i -lt "$2" ]; do
 		ledger-append "$1" proposal agent "{\"proposal\": \"p-bench$i\",

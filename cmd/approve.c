@@ -62,6 +62,7 @@ static void show(const struct dk_approval *a, int deny)
 	}
 	fprintf(stderr, "proposer   %s; expires %s\n", str(b, "proposer"),
 	        str(b, "expires_at"));
+	fprintf(stderr, "evidence   docket explain agent-run://%s\n", p->run);
 	fprintf(stderr, "you        %s (%s) will sign: %s\n",
 	        dk_approval_principal(a), dk_approval_role(a),
 	        deny ? "DENY" : "APPROVE");
