@@ -186,6 +186,8 @@ static int decision(struct dk_verify_policy *vp, const struct dk_record *r)
 		                    "%s of wrp://%s, which was already decided",
 		                    r->type, str(b, "proposal"));
 	json_object_set_new(p, "decided", json_true());
+	if (!strcmp(r->type, "proposal.approved"))
+		json_object_set_new(p, "approved", json_true());
 	req = json_object_get(pb, "requires");
 	dk_parse_time(&at, r->at);
 	dk_parse_time(&exp, str(pb, "expires_at"));
@@ -257,6 +259,28 @@ static int decision(struct dk_verify_policy *vp, const struct dk_record *r)
 	return 0;
 }
 
+/* Only approved proposals are sent, and a success is never sent again. */
+static int dispatch(struct dk_verify_policy *vp, const struct dk_record *r)
+{
+	const json_t *b = r->body;
+	json_t *p = json_object_get(vp->proposals, str(b, "proposal"));
+
+	if (!p || !json_is_true(json_object_get(p, "approved")))
+		return dk_error_set(DK_ETAMPERED,
+		                    "%s for wrp://%s, which was not approved "
+		                    "before it",
+		                    r->type, str(b, "proposal"));
+	if (json_is_true(json_object_get(p, "sent")))
+		return dk_error_set(DK_ETAMPERED,
+		                    "%s for wrp://%s after it was dispatched "
+		                    "successfully (double dispatch)",
+		                    r->type, str(b, "proposal"));
+	if (!strcmp(r->type, "dispatch.result") &&
+	    !strcmp(str(b, "outcome"), "succeeded"))
+		json_object_set_new(p, "sent", json_true());
+	return 0;
+}
+
 int dk_verify__policy_record(struct dk_verify_policy *vp,
                              const struct dk_record *r)
 {
@@ -306,6 +330,8 @@ int dk_verify__policy_record(struct dk_verify_policy *vp,
 	}
 	if (!strcmp(t, "approval"))
 		return approval(vp, r);
+	if (!strcmp(t, "dispatch.intent") || !strcmp(t, "dispatch.result"))
+		return dispatch(vp, r);
 	if (!strcmp(t, "proposal.approved") ||
 	    !strcmp(t, "proposal.rejected") || !strcmp(t, "proposal.expired"))
 		return decision(vp, r);

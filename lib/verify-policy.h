@@ -11,7 +11,9 @@
  * checks with the principal's key in the policy in force at its seq and
  * the rules held (role, not the proposer or the run's starter, one vote
  * each, not after the decision or the expiry); every decision record
- * follows from the approvals it names. The status index is never read.
+ * follows from the approvals it names; dispatch records name approved
+ * proposals, and none follows a successful dispatch. The status index is
+ * never read.
  */
 struct dk_verify_policy;
 

@@ -128,4 +128,20 @@ test_expect_success 'after policy updates, approvals check against the policy in
 	docket verify -q
 '
 
+test_expect_success 'verify: only approved proposals are dispatched, and once' '
+	test_expect_code 20 run_refund 5000 >run2.json &&
+	P2=$(jq -r ".pending_proposals[0].id" run2.json) &&
+	rm -rf D1 && cp -r L D1 &&
+	ledger-append D1 dispatch.intent docket "{\"proposal\": \"$P2\", \"run\": \"x\"}" >/dev/null &&
+	test_expect_code 10 docket verify --ledger D1 >out &&
+	grep -q "not approved before it" out &&
+	rm -rf D2 && cp -r L D2 &&
+	ledger-append D2 dispatch.intent docket "{\"proposal\": \"$P\", \"run\": \"$R\"}" >/dev/null &&
+	ledger-append D2 dispatch.result docket "{\"proposal\": \"$P\", \"run\": \"$R\", \"outcome\": \"succeeded\"}" >/dev/null &&
+	docket verify -q --ledger D2 &&
+	ledger-append D2 dispatch.intent docket "{\"proposal\": \"$P\", \"run\": \"$R\"}" >/dev/null &&
+	test_expect_code 10 docket verify --ledger D2 >out &&
+	grep -q "double dispatch" out
+'
+
 test_done
