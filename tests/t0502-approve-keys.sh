@@ -73,4 +73,62 @@ test_expect_success 'at the expiry second the vote is refused and expiry recorde
 	docket verify -q
 '
 
+# Start `docket approve --key KEY P` on a terminal, stopped at its
+# confirmation prompt; answer later with: echo y >&7; wait.
+approve_at_prompt() {
+	rm -f fifo && mkfifo fifo &&
+	{ script -qec "docket approve --key $1 $2" /dev/null <fifo >prompt.out 2>&1 & } &&
+	exec 7>fifo &&
+	i=0 && while ! grep -q "sign?" prompt.out 2>/dev/null; do
+		i=$((i + 1)); [ $i -lt 200 ] || return 1; sleep 0.05
+	done
+}
+
+test_expect_success 'a policy change while signing is re-checked at append' '
+	make_key lead3 &&
+	jq --arg k "$(cat lead3.pub)" ".version = 3 |
+	    (.principals[] | select(.name == \"lead1\") | .roles) = [\"support_lead\"] |
+	    .principals += [{name: \"lead3\", roles: [\"support_lead\"], key: \$k}]" \
+		p2.json >p3.json &&
+	docket policy update --key admin p3.json >/dev/null &&
+	test_expect_code 20 run_refund 8100 >run.json &&
+	P5=$(pending_id run.json) &&
+	approve_at_prompt lead1 "$P5" &&
+	jq ".version = 4 | (.principals[] | select(.name == \"lead1\") | .roles) = [\"agent\"]" \
+		p3.json >p4.json &&
+	docket policy update --key admin p4.json >/dev/null &&
+	echo y >&7 && exec 7>&- && wait &&
+	grep -q "lead1.* lacks the role" prompt.out &&
+	docket log --json -n 1 | jq -e ".[0].type == \"policy.update\"" &&
+	docket verify -q
+'
+
+test_expect_success 'a vote signed while another approver decided it is refused' '
+	jq ".version = 5" p3.json >p5.json &&
+	docket policy update --key admin p5.json >/dev/null &&
+	test_expect_code 20 run_refund 8200 >run.json &&
+	P6=$(pending_id run.json) &&
+	approve_at_prompt lead1 "$P6" &&
+	docket approve --yes --key lead3 --json "$P6" >ap.json &&
+	jq -e ".state == \"approved\"" ap.json &&
+	echo y >&7 && exec 7>&- && wait &&
+	grep -q "already approved" prompt.out &&
+	test "$(docket log --json --type approval | jq --arg p "$P6" "[.[] | select(.body.proposal == \$p)] | length")" = 1 &&
+	docket verify -q
+'
+
+test_expect_success 'an approval racing the expiry is re-checked when appended' '
+	test_expect_code 20 run_refund 8000 >run.json &&
+	P4=$(pending_id run.json) &&
+	approve_at_prompt lead1 "$P4" &&
+	exp=$(docket log --json --type proposal | jq -r ".[0].body.expires_at") &&
+	(DOCKET_TEST_NOW=$(date -u -d "$exp" +%s) && export DOCKET_TEST_NOW &&
+	 test_expect_code 7 docket approve --yes --key agent "$P4" 2>err) &&
+	grep -q "expired" err &&
+	echo y >&7 && exec 7>&- && wait &&
+	grep -q "already expired" prompt.out &&
+	docket log --json -n 1 | jq -e ".[0].type == \"proposal.expired\"" &&
+	docket verify -q
+'
+
 test_done
