@@ -981,13 +981,23 @@ static int record_proposal(struct run *r, const struct dk_action *act,
                            const struct dk_approval_rule *rule,
                            const char *reason, char pid[32])
 {
-	char key[48], exp[32];
+	char key[48], exp[32], nonce[17] = "", id_step[160];
+	unsigned char rnd[8];
 	json_t *b, *prop;
 	uint64_t seq;
 	int rc;
 
-	dk_proposal_id(pid, dk_ledger_id(r->l), r->id, step ? step : "",
-	               act->name, args);
+	/* a step proposes once; `docket propose` may propose the same
+	 * action twice (say after a denial), so its id takes a nonce */
+	if (!step) {
+		if ((rc = dk_random(rnd, sizeof(rnd))) < 0)
+			return rc;
+		dk_hex(nonce, rnd, sizeof(rnd));
+	}
+	snprintf(id_step, sizeof(id_step), "%s%s", step ? step : "propose:",
+	         nonce);
+	dk_proposal_id(pid, dk_ledger_id(r->l), r->id, id_step, act->name,
+	               args);
 	dk_idempotency_key(key, dk_ledger_id(r->l), r->id, act->name, args);
 	/* the action's full args are kept for dispatch */
 	json_object_set(r->pending, pid, args);
@@ -1006,8 +1016,10 @@ static int record_proposal(struct run *r, const struct dk_action *act,
 	    dk_decision_name(rule->decision), "when",
 	    rule->when ? dk_jq_source(rule->when) : NULL, "proposer", "",
 	    "idempotency_key", key, "expires_at", exp);
-	if (!step)
+	if (!step) {
 		json_object_set_new(prop, "step", json_null());
+		json_object_set_new(prop, "nonce", json_string(nonce));
+	}
 	if (rule->when) {
 		json_t *ctx = rule_context(r, act, args);
 

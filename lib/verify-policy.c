@@ -320,12 +320,11 @@ int dk_verify__policy_record(struct dk_verify_policy *vp,
 		return 0;
 	}
 	if (!strcmp(t, "proposal")) {
-		if (!json_object_get(vp->proposals, str(b, "proposal")))
-			json_object_set_new(
-			    vp->proposals, str(b, "proposal"),
-			    json_pack("{s:s, s:O, s:[], s:{}, s:b}", "hash",
-			              r->hash, "body", b, "votes", "approvals",
-			              "decided", 0));
+		/* as dk_proposal_load: the newest record of an id counts */
+		json_object_set_new(
+		    vp->proposals, str(b, "proposal"),
+		    json_pack("{s:s, s:O, s:[], s:{}, s:b}", "hash", r->hash,
+		              "body", b, "votes", "approvals", "decided", 0));
 		return 0;
 	}
 	if (!strcmp(t, "approval"))

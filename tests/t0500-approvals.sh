@@ -115,6 +115,9 @@ test_expect_success 'docket propose: same code path, rules, contract, allow-list
 	jq -e ".record.body.proposer == \"agent\" and .record.body.requires.count == 2 and
 		.record.body.step == null and
 		.record.body.rule.saw[\".args.amount_cents\"] == 20000 and (.record.body.idempotency_key | startswith(\"docket-\"))" rec.json &&
+	docket propose --json "$R" stripe.refund --args @args.json >pr3.json &&
+	test "$(jq -r .proposal pr3.json)" != "$(jq -r .proposal pr2.json)" &&
+	docket approve --yes --deny --key lead1 "$(jq -r .proposal pr3.json)" >/dev/null &&
 	docket head >before &&
 	test_expect_code 7 docket propose "$R" stripe.refund \
 		--args "{\"payment_intent\": \"pi_2001\", \"amount_cents\": 90000, \"order_id\": \"ORD-2001\"}" 2>err &&
