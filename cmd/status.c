@@ -130,16 +130,22 @@ int cmd_status(struct dk_cmd_ctx *ctx)
 	json_object_foreach(json_object_get(j, "runs"), k, e)
 	{
 		json_t *p = json_object_get(e, "paused");
+		json_t *pe = json_object_get(json_object_get(j, "proposals"),
+		                             str(p, "proposal"));
+		const char *pst = pe ? str(pe, "state") : "";
+		const char *waiting = str(p, "waiting");
 
 		if (strcmp(str(e, "state"), "paused"))
 			continue;
+		/* the run waits for what its proposal needs now */
+		if (!strcmp(pst, "approved") || !strcmp(pst, "sending"))
+			waiting = "dispatch";
 		json_array_append_new(
-		    paused,
-		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "run", k,
-		              "workflow", str(e, "workflow"), "step",
-		              str(p, "step"), "proposal", str(p, "proposal"),
-		              "waiting", str(p, "waiting"), "started_by",
-		              str(e, "actor")));
+		    paused, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "run",
+		                      k, "workflow", str(e, "workflow"), "step",
+		                      str(p, "step"), "proposal",
+		                      str(p, "proposal"), "waiting", waiting,
+		                      "started_by", str(e, "actor")));
 	}
 	sort_by(pending, "expires_at");
 	sort_by(paused, "run");

@@ -26,7 +26,8 @@ test_expect_success 'a medium-risk cancellation is approved by one support lead'
 	jq -e ".[0].type == \"proposal.approved\" and .[0].body.by == \"approvals\"
 		and (.[0].body.approvals | length) == 1" last.json &&
 	docket status --json >st.json &&
-	jq -e --arg p "$P" "[.awaiting_dispatch[] | select(.proposal == \$p)] | length == 1" st.json
+	jq -e --arg p "$P" "[.awaiting_dispatch[] | select(.proposal == \$p)] | length == 1" st.json &&
+	jq -e --arg p "$P" ".paused_runs[] | select(.proposal == \$p) | .waiting == \"dispatch\"" st.json
 '
 
 test_expect_success '$250 refund: one lead leaves it pending' '
