@@ -62,6 +62,9 @@ static const struct dk_option verify_options[] = {
 	  0 },
 	{ 0, "anchor", DK_OPT_LIST, "SEQ:HASH",
 	  "require the ledger to still hold this record", 0 },
+	{ 0, "trust", DK_OPT_STRING, "FILE",
+	  "allowed_signers file the genesis policy must match",
+	  DK_COMPLETE_FILE },
 	LEDGER_OPT,
 	END_OPT,
 };
@@ -99,6 +102,52 @@ static const struct dk_option explain_options[] = {
 	END_OPT,
 };
 
+static const struct dk_option propose_options[] = {
+	JSON_OPT,
+	{ 0, "args", DK_OPT_STRING, "JSON|@FILE",
+	  "the action's arguments as a JSON object", 0 },
+	{ 0, "reason", DK_OPT_STRING, "TEXT", "why, for the approvers", 0 },
+	{ 0, "workflow", DK_OPT_STRING, "FILE",
+	  "the workflow file (default: the one the run started from)",
+	  DK_COMPLETE_WORKFLOW },
+	LEDGER_OPT,
+	END_OPT,
+};
+
+static const struct dk_option approve_options[] = {
+	JSON_OPT,
+	{ 0, "deny", DK_OPT_FLAG, NULL, "sign a denial: rejects the proposal",
+	  0 },
+	{ 'y', "yes", DK_OPT_FLAG, NULL, "sign without asking", 0 },
+	{ 0, "reason", DK_OPT_STRING, "TEXT", "why, recorded with the vote",
+	  0 },
+	{ 0, "key", DK_OPT_STRING, "FILE",
+	  "SSH key to sign with (default $DOCKET_KEY, ~/.ssh/id_ed25519); a "
+	  ".pub file signs through ssh-agent",
+	  DK_COMPLETE_FILE },
+	{ 0, "as", DK_OPT_STRING, "NAME",
+	  "the principal (default: the one whose key it is)", 0 },
+	LEDGER_OPT,
+	END_OPT,
+};
+
+static const struct dk_option status_options[] = {
+	JSON_OPT,
+	LEDGER_OPT,
+	END_OPT,
+};
+
+static const struct dk_option policy_options[] = {
+	JSON_OPT,
+	{ 0, "key", DK_OPT_LIST, "FILE",
+	  "sign (sign, update) with this admin's SSH key", DK_COMPLETE_FILE },
+	{ 0, "signature", DK_OPT_LIST, "FILE",
+	  "an admin's signature made with 'docket policy sign'",
+	  DK_COMPLETE_FILE },
+	LEDGER_OPT,
+	END_OPT,
+};
+
 static const struct dk_option complete_options[] = {
 	LEDGER_OPT,
 	END_OPT,
@@ -123,7 +172,8 @@ const struct dk_command dk_commands[] = {
 	  "[--json] [--ledger DIR]", head_options, DK_COMPLETE_NONE },
 	{ "verify", cmd_verify, 0,
 	  "check the hash chain and the git history",
-	  "[--json] [-q] [--anchor SEQ:HASH]... [--ledger DIR]",
+	  "[--json] [-q] [--anchor SEQ:HASH]... [--trust FILE] "
+	  "[--ledger DIR]",
 	  verify_options, DK_COMPLETE_NONE },
 	{ "lint", cmd_lint, DK_NO_LEDGER_OPT,
 	  "check workflow files (directories: every *.yaml, *.yml)",
@@ -139,6 +189,24 @@ const struct dk_command dk_commands[] = {
 	  "show a run's timeline: steps, evidence, gates, budget",
 	  "[--json] [--format text|json|dot] [--ledger DIR] RUN|HANDLE",
 	  explain_options, DK_COMPLETE_RUN },
+	{ "propose", cmd_propose, DK_NEED_LEDGER,
+	  "propose an action in a run, for approval",
+	  "[--json] --args JSON|@FILE [--reason TEXT] [--workflow FILE] "
+	  "[--ledger DIR] RUN ACTION",
+	  propose_options, DK_COMPLETE_RUN },
+	{ "approve", cmd_approve, DK_NEED_LEDGER,
+	  "sign an approval or a denial of a proposal",
+	  "[--deny] [--json] [-y] [--as NAME] [--key FILE] [--reason TEXT] "
+	  "[--ledger DIR] PROPOSAL",
+	  approve_options, DK_COMPLETE_PROPOSAL },
+	{ "status", cmd_status, DK_NEED_LEDGER,
+	  "pending proposals, paused runs, proposals awaiting dispatch",
+	  "[--json] [--ledger DIR]", status_options, DK_COMPLETE_NONE },
+	{ "policy", cmd_policy, DK_NEED_LEDGER,
+	  "show, sign or update the ledger's policy",
+	  "[--json] [--ledger DIR] [show] | sign --key FILE NEW.json | "
+	  "update [--key FILE]... [--signature FILE]... NEW.json",
+	  policy_options, DK_COMPLETE_FILE },
 	{ "complete", cmd_complete, DK_NEED_LEDGER | DK_HIDDEN,
 	  "completion values from the ledger (for the shell scripts)",
 	  "[--ledger DIR] runs|proposals|types [PREFIX] | actions WORKFLOW "

@@ -20,7 +20,7 @@ static void progress(uint64_t done, uint64_t total, void *payload)
 int cmd_verify(struct dk_cmd_ctx *ctx)
 {
 	struct dk_anchor anchors[DK_OPT_LIST_MAX];
-	struct dk_verify_opts vo = { anchors, 0, NULL, NULL };
+	struct dk_verify_opts vo = { .anchors = anchors };
 	struct dk_verify_report r;
 	const char *const *list;
 	char *path;
@@ -38,6 +38,7 @@ int cmd_verify(struct dk_cmd_ctx *ctx)
 			return DK_EXIT_USAGE;
 		}
 	vo.nanchors = (size_t)n;
+	vo.trust = dk_opt_str(&ctx->opts, "trust");
 	if (!quiet && isatty(2))
 		vo.progress = progress;
 	/*
@@ -66,6 +67,10 @@ int cmd_verify(struct dk_cmd_ctx *ctx)
 		              "head_commit", r.head_commit, "head_seq",
 		              (json_int_t)r.head_seq, "head_hash", r.head_hash,
 		              "anchors_checked", (json_int_t)r.anchors_checked);
+		json_object_set_new(o, "signatures",
+		                    json_integer((json_int_t)r.signatures));
+		json_object_set_new(o, "signature_ms",
+		                    json_real(r.signature_ms));
 		if (r.code) {
 			json_t *bad = json_pack("{s:s}", "reason", r.reason);
 			if (r.bad_seq >= 0)

@@ -7,13 +7,13 @@
 
 const char *dk_proposal_state_name(enum dk_proposal_state s)
 {
-	static const char *const names[] = { "pending",	 "approved",
-					     "rejected", "expired",
-					     "sending",	 "dispatched",
-					     "failed" };
+	static const char *const names[] = { "pending",  "approved",
+		                             "rejected", "expired",
+		                             "sending",  "dispatched",
+		                             "failed" };
 
 	return (size_t)s < sizeof(names) / sizeof(names[0]) ? names[s]
-							     : "unknown";
+	                                                    : "unknown";
 }
 
 void dk_proposal_free(struct dk_proposal *p)
@@ -43,7 +43,7 @@ static int scan_cb(const struct dk_record *r, void *payload)
 {
 	struct scan *s = payload;
 	const char *pid =
-		json_string_value(json_object_get(r->body, "proposal"));
+	    json_string_value(json_object_get(r->body, "proposal"));
 
 	if (!pid || strcmp(pid, s->id))
 		return 0;
@@ -56,10 +56,10 @@ static int scan_cb(const struct dk_record *r, void *payload)
 		return 1;
 	}
 	json_array_insert_new(s->later, 0,
-			      json_pack("{s:I, s:s, s:s, s:s, s:s, s:O}",
-					"seq", (json_int_t)r->seq, "hash",
-					r->hash, "type", r->type, "at", r->at,
-					"actor", r->actor, "body", r->body));
+	                      json_pack("{s:I, s:s, s:s, s:s, s:s, s:O}", "seq",
+	                                (json_int_t)r->seq, "hash", r->hash,
+	                                "type", r->type, "at", r->at, "actor",
+	                                r->actor, "body", r->body));
 	return 0;
 }
 
@@ -70,29 +70,12 @@ static const char *str(const json_t *o, const char *k)
 	return s ? s : "";
 }
 
-int dk_proposal_load(struct dk_proposal **out, struct dk_ledger *l,
-		     const char *id)
+/* Fill p from its proposal record's body and the later records. */
+static void derive(struct dk_proposal *p, const char *id, json_t *later)
 {
-	struct scan s = { id, calloc(1, sizeof(struct dk_proposal)),
-			  json_array() };
-	struct dk_proposal *p = s.p;
 	json_t *rec;
 	size_t i;
-	int rc;
 
-	*out = NULL;
-	if (!p)
-		return dk_error_set(DK_ERROR, "out of memory");
-	rc = dk_ledger_foreach_reverse(l, scan_cb, &s);
-	if (rc < 0 || !p->body) {
-		json_decref(s.later);
-		dk_proposal_free(p);
-		return rc < 0 ? rc
-			      : dk_error_set(DK_ENOTFOUND,
-					     "no proposal wrp://%s in this "
-					     "ledger",
-					     id);
-	}
 	snprintf(p->id, sizeof(p->id), "%s", id);
 	snprintf(p->run, sizeof(p->run), "%s", str(p->body, "run"));
 	snprintf(p->step, sizeof(p->step), "%s", str(p->body, "step"));
@@ -102,7 +85,7 @@ int dk_proposal_load(struct dk_proposal **out, struct dk_ledger *l,
 	p->approvals = json_array();
 	p->dispatches = json_array();
 	p->state = DK_PROP_PENDING;
-	json_array_foreach(s.later, i, rec)
+	json_array_foreach(later, i, rec)
 	{
 		const char *type = str(rec, "type");
 		json_t *b = json_object_get(rec, "body");
@@ -132,15 +115,103 @@ int dk_proposal_load(struct dk_proposal **out, struct dk_ledger *l,
 			if (!strcmp(o, "succeeded"))
 				p->state = DK_PROP_DISPATCHED;
 			else if (!strcmp(o, "refused") ||
-				 !strcmp(o, "failed") ||
-				 !strcmp(o, "idempotency_error") ||
-				 !strcmp(o, "skipped"))
+			         !strcmp(o, "failed") ||
+			         !strcmp(o, "idempotency_error") ||
+			         !strcmp(o, "skipped"))
 				p->state = DK_PROP_FAILED;
 			else
 				p->state = DK_PROP_APPROVED; /* retryable */
 		}
 	}
+}
+
+static const char *strip_handle(const char *id)
+{
+	return strncmp(id, "wrp://", 6) ? id : id + 6;
+}
+
+int dk_proposal_load(struct dk_proposal **out, struct dk_ledger *l,
+                     const char *id)
+{
+	struct scan s = { strip_handle(id),
+		          calloc(1, sizeof(struct dk_proposal)), json_array() };
+	struct dk_proposal *p = s.p;
+	int rc;
+
+	*out = NULL;
+	id = s.id;
+	if (!p)
+		return dk_error_set(DK_ERROR, "out of memory");
+	rc = dk_ledger_foreach_reverse(l, scan_cb, &s);
+	if (rc < 0 || !p->body) {
+		json_decref(s.later);
+		dk_proposal_free(p);
+		return rc < 0 ? rc
+		              : dk_error_set(DK_ENOTFOUND,
+		                             "no proposal wrp://%s in this "
+		                             "ledger",
+		                             id);
+	}
+	derive(p, id, s.later);
 	json_decref(s.later);
 	*out = p;
 	return 0;
+}
+
+int dk_proposal_load_seqs(struct dk_proposal **out, struct dk_ledger *l,
+                          const char *id, uint64_t seq, const uint64_t *later,
+                          size_t n)
+{
+	struct scan s = { strip_handle(id),
+		          calloc(1, sizeof(struct dk_proposal)), json_array() };
+	struct dk_proposal *p = s.p;
+	struct dk_record *r = NULL;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	id = s.id;
+	if (!p) {
+		json_decref(s.later);
+		return dk_error_set(DK_ERROR, "out of memory");
+	}
+	if ((rc = dk_ledger_read(&r, l, seq)) < 0)
+		goto fail;
+	if (strcmp(r->type, "proposal") || !scan_cb(r, &s)) {
+		rc = dk_error_set(DK_ERROR,
+		                  "record %llu is not proposal wrp://%s "
+		                  "(stale index)",
+		                  (unsigned long long)seq, id);
+		goto fail;
+	}
+	dk_record_free(r);
+	r = NULL;
+	for (i = 0; i < n; i++) {
+		size_t before = json_array_size(s.later);
+
+		if ((rc = dk_ledger_read(&r, l, later[i])) < 0)
+			goto fail;
+		scan_cb(r, &s);
+		if (json_array_size(s.later) != before + 1) {
+			rc = dk_error_set(DK_ERROR,
+			                  "record %llu does not name "
+			                  "proposal wrp://%s (stale index)",
+			                  (unsigned long long)later[i], id);
+			goto fail;
+		}
+		/* scan_cb prepends (it reads newest first); keep order */
+		json_array_append(s.later, json_array_get(s.later, 0));
+		json_array_remove(s.later, 0);
+		dk_record_free(r);
+		r = NULL;
+	}
+	derive(p, id, s.later);
+	json_decref(s.later);
+	*out = p;
+	return 0;
+fail:
+	dk_record_free(r);
+	json_decref(s.later);
+	dk_proposal_free(p);
+	return rc;
 }

@@ -35,14 +35,24 @@ struct dk_proposal {
 	uint64_t seq;
 	int64_t expires_at;
 	enum dk_proposal_state state;
-	json_t *body;       /* the proposal record's body */
-	json_t *approvals;  /* approval records: [{seq, hash, at, actor, body}] */
+	json_t *body; /* the proposal record's body */
+	json_t
+	    *approvals; /* approval records: [{seq, hash, at, actor, body}] */
 	json_t *dispatches; /* dispatch.* records, oldest first */
 	json_t *decision;   /* the proposal.approved/rejected/expired record */
 };
 
 int dk_proposal_load(struct dk_proposal **out, struct dk_ledger *l,
-		     const char *id);
+                     const char *id);
+/*
+ * The same, reading only the records at the given seqs: the proposal
+ * record at seq, then the later records that name it, oldest first (as
+ * the status index lists them). Each is checked to be what it should be;
+ * DK_ERROR "stale index" otherwise.
+ */
+int dk_proposal_load_seqs(struct dk_proposal **out, struct dk_ledger *l,
+                          const char *id, uint64_t seq, const uint64_t *later,
+                          size_t n);
 void dk_proposal_free(struct dk_proposal *p);
 const char *dk_proposal_state_name(enum dk_proposal_state s);
 

@@ -477,17 +477,31 @@ static void scrub(json_t *v, const json_t *hidden)
 	}
 }
 
+static int append_as_is(struct run *r, const char *type, json_t *body,
+                        uint64_t *seq);
+
+/* Scrub a record body: a value redacted anywhere in the run is redacted
+ * everywhere, also inside a longer string. */
+static void scrub_body(const struct run *r, json_t *body)
+{
+	dk_redact_values(body, r->hidden);
+	scrub(body, r->hidden);
+}
+
 static int append(struct run *r, const char *type, json_t *body, uint64_t *seq)
+{
+	scrub_body(r, body);
+	return append_as_is(r, type, body, seq);
+}
+
+/* Append a body that is already scrubbed. */
+static int append_as_is(struct run *r, const char *type, json_t *body,
+                        uint64_t *seq)
 {
 	struct dk_append_result ar;
 	int rc;
 
-	/* a value redacted anywhere in the run is redacted everywhere, also
-	 * inside a longer string */
-	dk_redact_values(body, r->hidden);
-	scrub(body, r->hidden);
 	rc = dk_ledger_append(&ar, r->l, type, r->actor, body, NULL);
-
 	json_decref(body);
 	if (rc < 0)
 		return rc;
@@ -1200,14 +1214,196 @@ out:
 	return rc;
 }
 
+/* What approval rules see: {run, session, input, steps, args, action, risk}. */
+static json_t *rule_context(const struct run *r, const struct dk_action *act,
+                            json_t *args)
+{
+	return json_pack("{s:s, s:O, s:O, s:O, s:O, s:s, s:s}", "run", r->id,
+	                 "session", r->session, "input", r->input, "steps",
+	                 r->steps, "args", args, "action", act->name, "risk",
+	                 dk_risk_name(act->risk));
+}
+
+/* The approval rule for act with args: 0 with *rule (NULL: none). */
+static int match_rule(const struct dk_approval_rule **rule,
+                      const struct run *r, const struct dk_action *act,
+                      json_t *args)
+{
+	json_t *ctx = rule_context(r, act, args);
+	int rc = dk_workflow_match_approval(rule, r->wf, ctx);
+
+	json_decref(ctx);
+	return rc;
+}
+
+static int ident_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_';
+}
+
+/*
+ * The values a rule's condition saw: each plain path (.a.b.c) in its jq
+ * source, outside string literals, with its value in ctx (null when
+ * absent). Recorded with the proposal so approvers see why it fired.
+ */
+static json_t *rule_saw(const char *src, const json_t *ctx)
+{
+	json_t *saw = json_object();
+	size_t i = 0, n = src ? strlen(src) : 0;
+	int in_str = 0;
+
+	while (i < n) {
+		char path[256];
+		const json_t *v = ctx;
+		size_t start, pl = 0;
+
+		if (in_str) {
+			if (src[i] == '\\' && i + 1 < n)
+				i++;
+			else if (src[i] == '"')
+				in_str = 0;
+			i++;
+			continue;
+		}
+		if (src[i] == '"') {
+			in_str = 1;
+			i++;
+			continue;
+		}
+		if (src[i] != '.' || (i > 0 && (ident_char(src[i - 1]) ||
+		                               src[i - 1] == ']' ||
+		                               src[i - 1] == ')'))) {
+			i++;
+			continue;
+		}
+		start = i;
+		while (i < n && src[i] == '.' && i + 1 < n &&
+		       ident_char(src[i + 1])) {
+			char key[128];
+			size_t kl = 0;
+
+			i++;
+			while (i < n && ident_char(src[i]) &&
+			       kl + 1 < sizeof(key))
+				key[kl++] = src[i++];
+			key[kl] = '\0';
+			v = json_object_get(v, key);
+		}
+		pl = i - start;
+		if (pl <= 1 || pl >= sizeof(path)) {
+			i = start + 1;
+			continue;
+		}
+		memcpy(path, src + start, pl);
+		path[pl] = '\0';
+		json_object_set_new(saw, path, v ? json_deep_copy(v)
+		                                 : json_null());
+	}
+	return saw;
+}
+
+/*
+ * Record a proposal for act with args (already validated) under rule:
+ * the full args go to the private state, then the `proposal` record, and
+ * for an auto rule its proposal.approved. Shared by action steps and
+ * `docket propose` (dk_run_propose); step is NULL for the latter.
+ */
+static int record_proposal(struct run *r, const struct dk_action *act,
+                           const char *step, json_t *args,
+                           const struct dk_approval_rule *rule,
+                           const char *reason, char pid[32])
+{
+	char key[48], exp[32], nonce[17] = "", id_step[160];
+	unsigned char rnd[8];
+	json_t *b, *prop;
+	uint64_t seq;
+	int rc;
+
+	/* a step proposes once; `docket propose` may propose the same
+	 * action twice (say after a denial), so its id takes a nonce */
+	if (!step) {
+		if ((rc = dk_random(rnd, sizeof(rnd))) < 0)
+			return rc;
+		dk_hex(nonce, rnd, sizeof(rnd));
+	}
+	snprintf(id_step, sizeof(id_step), "%s%s", step ? step : "propose:",
+	         nonce);
+	dk_proposal_id(pid, dk_ledger_id(r->l), r->id, id_step, act->name,
+	               args);
+	dk_idempotency_key(key, dk_ledger_id(r->l), r->id, act->name, args);
+	/* the action's full args are kept for dispatch */
+	json_object_set(r->pending, pid, args);
+	if ((rc = state_save(r)) < 0)
+		return rc;
+	dk_format_time(exp, dk_now() + (rule->expires_s > 0
+	                                    ? rule->expires_s
+	                                    : DK_APPROVAL_EXPIRES_S));
+	prop = json_pack(
+	    "{s:s, s:s, s:s?, s:s, s:s, s:o, s:o, s:{s:s, s:s, s:s*}, "
+	    "s:s, s:s, s:s}",
+	    "proposal", pid, "run", r->id, "step", step, "action", act->name,
+	    "risk", dk_risk_name(act->risk), "args",
+	    redacted_copy(r, args, "args", &act->redact), "args_digest",
+	    digest(r, args), "rule", "name", rule->name, "decision",
+	    dk_decision_name(rule->decision), "when",
+	    rule->when ? dk_jq_source(rule->when) : NULL, "proposer", "",
+	    "idempotency_key", key, "expires_at", exp);
+	if (!step) {
+		json_object_set_new(prop, "step", json_null());
+		json_object_set_new(prop, "nonce", json_string(nonce));
+	}
+	if (rule->when) {
+		json_t *ctx = rule_context(r, act, args);
+
+		json_object_set_new(json_object_get(prop, "rule"), "saw",
+		                    rule_saw(dk_jq_source(rule->when), ctx));
+		json_decref(ctx);
+	}
+	if (reason)
+		json_object_set_new(prop, "reason", json_string(reason));
+	if (rule->decision == DK_DECISION_REQUIRE)
+		json_object_set_new(prop, "requires",
+		                    json_pack("{s:s, s:i, s:b}", "role",
+		                              rule->role, "count", rule->count,
+		                              "allow_proposer",
+		                              rule->allow_proposer));
+	else
+		json_object_set_new(prop, "requires", json_null());
+	/* the proposer is who proposed, even if a session value names them */
+	scrub_body(r, prop);
+	json_object_set_new(prop, "proposer", json_string(r->actor));
+	if ((rc = append_as_is(r, "proposal", prop, &seq)) < 0)
+		return rc;
+	if (rule->decision == DK_DECISION_AUTO) {
+		b = json_pack("{s:s, s:s, s:s, s:s}", "proposal", pid, "run",
+		              r->id, "by", "auto", "rule", rule->name);
+		if ((rc = append(r, "proposal.approved", b, NULL)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+
+static void refusal(char *why, size_t whysz, const struct dk_action *act,
+                    const struct dk_approval_rule *rule)
+{
+	snprintf(why, whysz, "%s refused by %s%s", act->name,
+	         rule ? "rule " : "no approval rule matches",
+	         rule ? rule->name : "");
+	if (rule && rule->reason) {
+		size_t n = strlen(why);
+		snprintf(why + n, whysz - n, ": %s", rule->reason);
+	}
+}
+
 static int action_step(struct run *r, const struct dk_step *s, size_t i,
                        json_t *args)
 {
 	const struct dk_action *act = s->action;
 	const struct dk_approval_rule *rule = NULL;
-	char pid[32], key[48], exp[32], why[700];
-	json_t *ctx, *b, *prop;
-	uint64_t seq;
+	char pid[32], why[700];
+	json_t *b;
 	int rc;
 
 	if (dk_schema_validate(act->input, args) < 0) {
@@ -1215,30 +1411,14 @@ static int action_step(struct run *r, const struct dk_step *s, size_t i,
 		         act->name, dk_error_last());
 		return record_failed(r, s, i, args, why);
 	}
-	ctx = json_pack("{s:s, s:O, s:O, s:O, s:O, s:s, s:s}", "run", r->id,
-	                "session", r->session, "input", r->input, "steps",
-	                r->steps, "args", args, "action", act->name, "risk",
-	                dk_risk_name(act->risk));
-	rc = dk_workflow_match_approval(&rule, r->wf, ctx);
-	json_decref(ctx);
-	if (rc < 0) {
+	if (match_rule(&rule, r, act, args) < 0) {
 		snprintf(why, sizeof(why), "approval rules: %s",
 		         dk_error_last());
 		return record_failed(r, s, i, args, why);
 	}
-	dk_proposal_id(pid, dk_ledger_id(r->l), r->id, s->key, act->name, args);
-	dk_idempotency_key(key, dk_ledger_id(r->l), r->id, act->name, args);
 	if (!rule || rule->decision == DK_DECISION_DENY) {
 		b = step_body(r, s, i, "refused");
-		snprintf(why, sizeof(why), "%s refused by %s%s%s", act->name,
-		         rule ? "rule " : "no approval rule matches",
-		         rule ? rule->name : "",
-		         rule && rule->reason ? "" : "");
-		if (rule && rule->reason) {
-			size_t n = strlen(why);
-			snprintf(why + n, sizeof(why) - n, ": %s",
-			         rule->reason);
-		}
+		refusal(why, sizeof(why), act, rule);
 		json_object_set_new(b, "error", json_string(why));
 		json_object_set_new(
 		    b, "rule", rule ? json_string(rule->name) : json_null());
@@ -1249,39 +1429,8 @@ static int action_step(struct run *r, const struct dk_step *s, size_t i,
 		r->res->steps_recorded++;
 		return finish(r, DK_RUN_REFUSED, s->key, why);
 	}
-	/* the action's full args are kept for dispatch */
-	json_object_set(r->pending, pid, args);
-	if ((rc = state_save(r)) < 0)
+	if ((rc = record_proposal(r, act, s->key, args, rule, NULL, pid)) < 0)
 		return rc;
-	dk_format_time(exp, dk_now() + (rule->expires_s > 0
-	                                    ? rule->expires_s
-	                                    : DK_APPROVAL_EXPIRES_S));
-	prop = json_pack(
-	    "{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:{s:s, s:s, s:s*}, "
-	    "s:s, s:s, s:s}",
-	    "proposal", pid, "run", r->id, "step", s->key, "action", act->name,
-	    "risk", dk_risk_name(act->risk), "args",
-	    redacted_copy(r, args, "args", &act->redact), "args_digest",
-	    digest(r, args), "rule", "name", rule->name, "decision",
-	    dk_decision_name(rule->decision), "when",
-	    rule->when ? dk_jq_source(rule->when) : NULL, "proposer", r->actor,
-	    "idempotency_key", key, "expires_at", exp);
-	if (rule->decision == DK_DECISION_REQUIRE)
-		json_object_set_new(prop, "requires",
-		                    json_pack("{s:s, s:i, s:b}", "role",
-		                              rule->role, "count", rule->count,
-		                              "allow_proposer",
-		                              rule->allow_proposer));
-	else
-		json_object_set_new(prop, "requires", json_null());
-	if ((rc = append(r, "proposal", prop, &seq)) < 0)
-		return rc;
-	if (rule->decision == DK_DECISION_AUTO) {
-		b = json_pack("{s:s, s:s, s:s, s:s}", "proposal", pid, "run",
-		              r->id, "by", "auto", "rule", rule->name);
-		if ((rc = append(r, "proposal.approved", b, NULL)) < 0)
-			return rc;
-	}
 	snprintf(r->res->proposal, sizeof(r->res->proposal), "%s", pid);
 	snprintf(r->res->waiting, sizeof(r->res->waiting), "%s",
 	         rule->decision == DK_DECISION_AUTO ? "dispatch" : "approval");
@@ -1756,4 +1905,117 @@ int dk_run_of_proposal(char *run, size_t runsz, struct dk_ledger *l)
 		return dk_error_set(DK_ENOTFOUND, "no proposal %s", run);
 	snprintf(run, runsz, "%s", f.run);
 	return 0;
+}
+
+int dk_run_propose(struct dk_run_proposal *out, struct dk_ledger *l,
+                   const struct dk_workflow *wf, const char *run,
+                   const char *action, const json_t *args,
+                   const char *reason, const struct dk_run_opts *opts)
+{
+	const struct dk_approval_rule *rule = NULL;
+	const struct dk_action *act;
+	struct dk_run_result res;
+	struct run r;
+	json_t *recs = NULL, *st = NULL, *rec, *full;
+	const char *hash;
+	size_t i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&r, 0, sizeof(r));
+	memset(&res, 0, sizeof(res));
+	if (!strncmp(run, "agent-run://", 12))
+		run += 12;
+	act = dk_workflow_action(wf, action);
+	if (!act)
+		return dk_error_set(DK_EREFUSED,
+		                    "%s is not an action of workflow %s (its "
+		                    "allow-list)",
+		                    action, wf->name);
+	if ((rc = dk_run_records(&recs, NULL, l, run)) < 0)
+		return rc;
+	hash = json_string_value(json_object_get(
+	    json_object_get(json_object_get(json_array_get(recs, 0), "body"),
+	                    "workflow"),
+	    "hash"));
+	if (!hash || strcmp(hash, wf->workflow_hash)) {
+		json_decref(recs);
+		return dk_error_set(DK_EREFUSED,
+		                    "run %s started with workflow %.12s..., "
+		                    "but %s is now %.12s...",
+		                    run, hash ? hash : "?", wf->path,
+		                    wf->workflow_hash);
+	}
+	if (dk_schema_validate(act->input, args) < 0) {
+		dk_error_prefix("arguments refused by %s", act->name);
+		json_decref(recs);
+		return DK_EINVALID;
+	}
+	if ((rc = state_load(&st, l, run)) < 0) {
+		json_decref(recs);
+		return rc;
+	}
+	snprintf(r.id, sizeof(r.id), "%s", run);
+	snprintf(r.salt, sizeof(r.salt), "%s",
+	         json_string_value(json_object_get(st, "salt")));
+	r.l = l;
+	r.wf = wf;
+	r.actor = opts && opts->actor ? opts->actor : "docket";
+	r.res = &res;
+	r.session = json_incref(json_object_get(st, "session"));
+	r.input = json_incref(json_object_get(st, "input"));
+	r.usage = json_incref(json_object_get(st, "usage"));
+	r.levels = json_incref(json_object_get(st, "budget_levels"));
+	r.started_seq =
+	    (uint64_t)json_integer_value(json_object_get(st, "started_seq"));
+	r.pending = json_incref(json_object_get(st, "pending"));
+	r.hidden = json_incref(json_object_get(st, "hidden"));
+	if (!r.pending)
+		r.pending = json_object();
+	if (!r.hidden)
+		r.hidden = json_array();
+	if (!r.usage)
+		r.usage = json_object();
+	if (!r.levels)
+		r.levels = json_object();
+	/* the rules see the outputs of the steps the ledger holds */
+	r.steps = json_object();
+	json_array_foreach(recs, i, rec)
+	{
+		json_t *body = json_object_get(rec, "body");
+		const char *key =
+		    json_string_value(json_object_get(body, "step"));
+
+		if (strcmp(json_string_value(json_object_get(rec, "type")),
+		           "run.step") ||
+		    !key)
+			continue;
+		full = json_object_get(json_object_get(st, "steps"), key);
+		json_object_set(r.steps, key, full ? full : json_null());
+	}
+	json_decref(st);
+	json_decref(recs);
+	if ((rc = match_rule(&rule, &r, act, (json_t *)args)) < 0) {
+		dk_error_prefix("approval rules");
+		goto out;
+	}
+	if (!rule || rule->decision == DK_DECISION_DENY) {
+		char why[700];
+
+		refusal(why, sizeof(why), act, rule);
+		snprintf(out->rule, sizeof(out->rule), "%s",
+		         rule ? rule->name : "");
+		rc = dk_error_set(DK_EREFUSED, "%s", why);
+		goto out;
+	}
+	rc = record_proposal(&r, act, NULL, (json_t *)args, rule, reason,
+	                     out->proposal);
+	if (rc == 0) {
+		snprintf(out->rule, sizeof(out->rule), "%s", rule->name);
+		out->automatic = rule->decision == DK_DECISION_AUTO;
+		out->seq = res.last_seq;
+	}
+out:
+	run_free(&r);
+	return rc;
 }

@@ -75,6 +75,26 @@ int dk_run_resume(struct dk_run_result *res, struct dk_ledger *l,
 int dk_run_records(json_t **out, size_t *checked, struct dk_ledger *l,
                    const char *run);
 
+struct dk_run_proposal {
+	char proposal[32]; /* the proposal's id */
+	char rule[128];    /* the rule that decided */
+	int automatic;     /* an auto rule approved it at once */
+	uint64_t seq;      /* the last record appended */
+};
+
+/*
+ * `docket propose`: propose action with args (full values) in a run, by
+ * the same code path as a paused action step: the action must be on the
+ * workflow's allow-list, args must satisfy its contract, the approval
+ * rules see the run's session, input and step outputs. A deny rule (or
+ * no rule) refuses with DK_EREFUSED naming the rule; nothing is appended.
+ * The workflow must be the one the run started with.
+ */
+int dk_run_propose(struct dk_run_proposal *out, struct dk_ledger *l,
+                   const struct dk_workflow *wf, const char *run,
+                   const char *action, const json_t *args,
+                   const char *reason, const struct dk_run_opts *opts);
+
 /* In: a proposal id in run; out: the id of the run that proposed it. */
 int dk_run_of_proposal(char *run, size_t runsz, struct dk_ledger *l);
 

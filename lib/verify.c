@@ -1,6 +1,7 @@
 #include "verify.h"
 #include "error.h"
 #include "util.h"
+#include "verify-policy.h"
 
 #include <git2.h>
 #include <stdarg.h>
@@ -298,6 +299,7 @@ struct state {
 	const struct dk_verify_opts *opts;
 	size_t next_anchor;
 	struct dk_anchor *anchors; /* sorted copy */
+	struct dk_verify_policy *vp;
 };
 
 /* Check the commit's tree adds exactly the record's blob to its parent's. */
@@ -512,6 +514,10 @@ static int check_record(struct state *s, git_commit *c, const git_oid *cid,
 		s->next_anchor++;
 		r->anchors_checked++;
 	}
+	if (dk_verify__policy_record(s->vp, rec) < 0) {
+		fail(r, DK_ETAMPERED, (long long)seq, cid, "%s", dk_error_last());
+		goto out;
+	}
 	memcpy(s->prev_hash, rec->hash, 65);
 	r->bytes += len;
 	rc = 0;
@@ -546,6 +552,8 @@ static int verify_repo(struct dk_verify_report *r, git_repository *repo,
 	s.repo = repo;
 	s.opts = opts;
 	memset(s.prev_hash, '0', 64);
+	if ((rc = dk_verify__policy_new(&s.vp, opts->trust)) < 0)
+		return rc;
 	if (opts->nanchors) {
 		s.anchors = malloc(opts->nanchors * sizeof(*s.anchors));
 		if (!s.anchors)
@@ -623,6 +631,9 @@ done:
 		git_tree_free(s.prev_path[j]);
 		git_tree_free(s.cur_path[j]);
 	}
+	r->signatures = dk_verify__policy_signatures(s.vp);
+	r->signature_ms = dk_verify__policy_signature_ms(s.vp);
+	dk_verify__policy_free(s.vp);
 	free(s.anchors);
 	free(w.ids);
 	return rc;

@@ -15,6 +15,7 @@ struct dk_verify_opts {
 	size_t nanchors;
 	dk_progress_cb progress;
 	void *payload;
+	const char *trust; /* allowed_signers: checks the genesis policy */
 };
 
 /*
@@ -35,6 +36,8 @@ struct dk_verify_report {
 	char head_commit[41];
 	char ledger_id[65];
 	size_t anchors_checked;
+	size_t signatures;   /* approval and policy signatures checked */
+	double signature_ms; /* time spent checking them */
 };
 
 /* Parse "SEQ:HASH"; 0 or DK_EINVALID. */

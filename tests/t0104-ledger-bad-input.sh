@@ -41,8 +41,9 @@ plumb_ledger() {
 	git init -q --bare "$_d" &&
 	git -C "$_d" symbolic-ref HEAD refs/heads/main &&
 	_at=2026-01-02T03:04:05Z &&
-	printf '{"actor":"tester","at":"%s","body":{"created":"%s","format":"docket-ledger","ledger_id":"0123456789abcdef0123456789abcdef","policy":{"admins_required":1,"principals":[],"version":1}},"prev":"%s","seq":0,"type":"genesis","v":%s}\n' \
-		"$_at" "$_at" "$ZEROS" "$_v" >"$_d.rec" &&
+	make_key admin && _key=$(cut -d" " -f1,2 admin.pub) &&
+	printf '{"actor":"tester","at":"%s","body":{"created":"%s","format":"docket-ledger","ledger_id":"0123456789abcdef0123456789abcdef","policy":{"admins_required":1,"principals":[{"key":"%s","name":"admin","roles":["admin"]}],"version":1}},"prev":"%s","seq":0,"type":"genesis","v":%s}\n' \
+		"$_at" "$_at" "$_key" "$ZEROS" "$_v" >"$_d.rec" &&
 	_hash=$(sha256sum <"$_d.rec" | cut -d" " -f1) &&
 	_t=$(git -C "$_d" hash-object -w --stdin <"$_d.rec") &&
 	_t=$(printf '100644 blob %s\t00.json\n' "$_t" | git -C "$_d" mktree) &&

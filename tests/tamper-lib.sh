@@ -22,8 +22,10 @@ both_say() {
 		p.json >p.out &&
 	test_cmp want.out c.out &&
 	test_cmp want.out p.out &&
-	jq -c "del(.first_bad.reason)" c.json >c.cmp &&
-	jq -c "del(.first_bad.reason)" p.json >p.cmp &&
+	# verify.py checks the chain, not approval signatures (yet): docket
+	# alone reports how many signatures it checked
+	jq -c "del(.first_bad.reason, .signatures, .signature_ms)" c.json >c.cmp &&
+	jq -c "del(.first_bad.reason, .signatures, .signature_ms)" p.json >p.cmp &&
 	test_cmp c.cmp p.cmp
 }
 
