@@ -85,16 +85,17 @@ void dk_record_path(char out[32], uint64_t seq)
 
 static void seq_comps(char comps[LEVELS][8], uint64_t seq)
 {
-	char d[16];
 	int i;
 
-	snprintf(d, sizeof(d), "%010llu", (unsigned long long)seq);
-	for (i = 0; i < LEVELS; i++) {
-		comps[i][0] = d[2 * i];
-		comps[i][1] = d[2 * i + 1];
+	/* ten decimal digits, two per level */
+	for (i = LEVELS - 1; i >= 0; i--) {
+		comps[i][1] = (char)('0' + seq % 10);
+		seq /= 10;
+		comps[i][0] = (char)('0' + seq % 10);
+		seq /= 10;
 		comps[i][2] = '\0';
 	}
-	strcat(comps[LEVELS - 1], ".json");
+	memcpy(comps[LEVELS - 1] + 2, ".json", 6);
 }
 
 static void cache_drop(struct dk_ledger *l)

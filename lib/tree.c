@@ -46,6 +46,22 @@ static int name_cmp(const char *a, size_t al, unsigned am, const char *b,
 	return c1 < c2 ? -1 : c1 > c2;
 }
 
+/* "100644 ", "40000 ", ...: git writes modes in octal, unpadded */
+static size_t put_mode(unsigned char *out, unsigned mode)
+{
+	char tmp[12];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + (mode & 7));
+		mode >>= 3;
+	} while (mode && n < sizeof(tmp));
+	for (i = 0; i < n; i++)
+		out[i] = (unsigned char)tmp[n - 1 - i];
+	out[n] = ' ';
+	return n + 1;
+}
+
 int dk_tree_with(unsigned char **out, size_t *outlen, const unsigned char *base,
                  size_t baselen, const char *name, unsigned mode,
                  const unsigned char id[20])
@@ -60,7 +76,7 @@ int dk_tree_with(unsigned char **out, size_t *outlen, const unsigned char *base,
 		return dk_error_set(DK_ERROR, "out of memory");
 #define EMIT(m, nm, nlen, eid)                                                 \
 	do {                                                                   \
-		o += (size_t)snprintf((char *)buf + o, cap - o, "%o ", (m));   \
+		o += put_mode(buf + o, (m));                                   \
 		memcpy(buf + o, (nm), (nlen));                                 \
 		o += (nlen);                                                   \
 		buf[o++] = '\0';                                               \

@@ -1,9 +1,11 @@
 #include "verify.h"
 #include "error.h"
+#include "tree.h"
 #include "util.h"
 #include "verify-policy.h"
 
 #include <git2.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,16 +110,17 @@ static int lookup(git_object **out, git_repository *repo, const git_oid *id,
 
 static void comps_of(char comps[LEVELS][8], uint64_t seq)
 {
-	char d[16];
 	int i;
 
-	snprintf(d, sizeof(d), "%010llu", (unsigned long long)seq);
-	for (i = 0; i < LEVELS; i++) {
-		comps[i][0] = d[2 * i];
-		comps[i][1] = d[2 * i + 1];
+	/* ten decimal digits, two per level */
+	for (i = LEVELS - 1; i >= 0; i--) {
+		comps[i][1] = (char)('0' + seq % 10);
+		seq /= 10;
+		comps[i][0] = (char)('0' + seq % 10);
+		seq /= 10;
 		comps[i][2] = '\0';
 	}
-	strcat(comps[LEVELS - 1], ".json");
+	memcpy(comps[LEVELS - 1] + 2, ".json", 6);
 }
 
 /*
@@ -289,9 +292,31 @@ static int collect(struct walk *w, const git_oid *head,
 	}
 }
 
+/* SHA-1 for rebuilt trees: fetched once, one context reused (OpenSSL 3
+ * otherwise looks the algorithm up, under a lock, on every call). */
+struct sha1ctx {
+	EVP_MD *md;
+	EVP_MD_CTX *ctx;
+};
+
 struct state {
 	struct dk_verify_report *r;
 	git_repository *repo;
+	/*
+	 * The fast path: each record's blob id is taken from the head's
+	 * tree, the commit's tree is rebuilt from the parent's (raw trees
+	 * along the path) plus that blob, and only its id is compared with
+	 * the commit's. Equal ids prove "parent + exactly this record" as
+	 * surely as git's object names do; the first difference falls back
+	 * to the exact check below, which says what is wrong.
+	 */
+	int fast;
+	git_oid *blobs; /* by seq, from the head's tree */
+	size_t nblobs;
+	struct sha1ctx sha1;
+	unsigned char *praw[LEVELS]; /* the parent's trees on the path */
+	size_t plen[LEVELS];
+	git_oid prev_root; /* the parent's tree */
 	/* the trees along the record's path: the parent's, this commit's */
 	git_tree *prev_path[LEVELS];
 	git_tree *cur_path[LEVELS];
@@ -301,6 +326,127 @@ struct state {
 	struct dk_anchor *anchors; /* sorted copy */
 	struct dk_verify_policy *vp;
 };
+
+static void tree_oid(struct sha1ctx *h, git_oid *out, const unsigned char *raw,
+                     size_t len)
+{
+	unsigned char md[20];
+	unsigned int mdlen = 20;
+	char hdr[32];
+	int n = snprintf(hdr, sizeof(hdr), "tree %zu", len);
+
+	EVP_DigestInit_ex2(h->ctx, h->md, NULL);
+	EVP_DigestUpdate(h->ctx, hdr, (size_t)n + 1);
+	EVP_DigestUpdate(h->ctx, raw, len);
+	EVP_DigestFinal_ex(h->ctx, md, &mdlen);
+	git_oid_fromraw(out, md);
+}
+
+/* Collect the blob of every record path in tree t at depth (0: root). */
+static int map_tree(struct state *s, const git_oid *id, int depth,
+                    uint64_t prefix)
+{
+	git_odb *odb = NULL;
+	git_odb_object *o = NULL;
+	const unsigned char *p, *end;
+	struct dk_tent e;
+	int k, rc = -1;
+
+	if (git_repository_odb(&odb, s->repo) < 0)
+		return -1;
+	if (git_odb_read(&o, odb, id) < 0 ||
+	    git_odb_object_type(o) != GIT_OBJECT_TREE)
+		goto out;
+	p = git_odb_object_data(o);
+	end = p + git_odb_object_size(o);
+	while ((k = dk_tree_next(&e, &p, end)) > 0) {
+		uint64_t v;
+		git_oid child;
+
+		if (e.namelen < 2 || e.name[0] < '0' || e.name[0] > '9' ||
+		    e.name[1] < '0' || e.name[1] > '9')
+			continue; /* not ours: the exact check will say */
+		v = prefix * 100 +
+		    (uint64_t)((e.name[0] - '0') * 10 + (e.name[1] - '0'));
+		git_oid_fromraw(&child, e.id);
+		if (depth < LEVELS - 1) {
+			if (e.mode == 040000 &&
+			    map_tree(s, &child, depth + 1, v))
+				goto out;
+		} else if (e.namelen == 7 && !memcmp(e.name + 2, ".json", 5)) {
+			if (v >= s->nblobs) {
+				size_t n = s->nblobs ? s->nblobs : 1024;
+				git_oid *nb;
+
+				while (n <= v)
+					n *= 2;
+				nb = realloc(s->blobs, n * sizeof(*nb));
+				if (!nb)
+					goto out;
+				memset(nb + s->nblobs, 0,
+				       (n - s->nblobs) * sizeof(*nb));
+				s->blobs = nb;
+				s->nblobs = n;
+			}
+			git_oid_cpy(&s->blobs[v], &child);
+		}
+	}
+	rc = k < 0 ? -1 : 0;
+out:
+	git_odb_object_free(o);
+	git_odb_free(odb);
+	return rc;
+}
+
+/* 1 when the commit's tree is the parent's plus this record's blob. */
+static int fast_tree(struct state *s, const git_oid *tree, uint64_t seq,
+                     git_oid *blob_out)
+{
+	static const git_oid zero;
+	unsigned char *raw[LEVELS] = { NULL };
+	size_t len[LEVELS] = { 0 };
+	char comps[LEVELS][8], pcomps[LEVELS][8];
+	git_oid child;
+	int i, k, ok = 0;
+
+	if (seq >= s->nblobs || git_oid_equal(&s->blobs[seq], &zero))
+		return 0;
+	comps_of(comps, seq);
+	comps_of(pcomps, seq ? seq - 1 : 0);
+	git_oid_cpy(&child, &s->blobs[seq]);
+	for (i = LEVELS - 1; i >= 0; i--) {
+		const unsigned char *base = NULL;
+		size_t blen = 0;
+		int same = seq > 0;
+
+		for (k = 0; same && k < i; k++)
+			if (strcmp(comps[k], pcomps[k]))
+				same = 0;
+		if (same) {
+			base = s->praw[i];
+			blen = s->plen[i];
+		}
+		if (dk_tree_with(&raw[i], &len[i], base, blen, comps[i],
+		                 i == LEVELS - 1 ? 0100644u : 040000u,
+		                 child.id) < 0)
+			goto out;
+		tree_oid(&s->sha1, &child, raw[i], len[i]);
+	}
+	if (!git_oid_equal(&child, tree))
+		goto out;
+	for (i = 0; i < LEVELS; i++) {
+		free(s->praw[i]);
+		s->praw[i] = raw[i];
+		s->plen[i] = len[i];
+		raw[i] = NULL;
+	}
+	git_oid_cpy(blob_out, &s->blobs[seq]);
+	ok = 1;
+out:
+	for (i = 0; i < LEVELS; i++)
+		free(raw[i]);
+	return ok;
+}
 
 /* Check the commit's tree adds exactly the record's blob to its parent's. */
 static int check_tree(struct state *s, git_tree *root, uint64_t seq,
@@ -515,7 +661,8 @@ static int check_record(struct state *s, git_commit *c, const git_oid *cid,
 		r->anchors_checked++;
 	}
 	if (dk_verify__policy_record(s->vp, rec) < 0) {
-		fail(r, DK_ETAMPERED, (long long)seq, cid, "%s", dk_error_last());
+		fail(r, DK_ETAMPERED, (long long)seq, cid, "%s",
+		     dk_error_last());
 		goto out;
 	}
 	memcpy(s->prev_hash, rec->hash, 65);
@@ -575,6 +722,16 @@ static int verify_repo(struct dk_verify_report *r, git_repository *repo,
 		rc = rc < 0 ? rc : 0;
 		goto done;
 	}
+	{
+		git_commit *hc = NULL;
+
+		s.sha1.md = EVP_MD_fetch(NULL, "SHA1", NULL);
+		s.sha1.ctx = EVP_MD_CTX_new();
+		s.fast = s.sha1.md && s.sha1.ctx &&
+		         git_commit_lookup(&hc, repo, &head) == 0 &&
+		         map_tree(&s, git_commit_tree_id(hc), 0, 0) == 0;
+		git_commit_free(hc);
+	}
 	for (i = w.n; i-- > 0;) {
 		uint64_t seq = (uint64_t)(w.n - 1 - i);
 		git_commit *c = NULL;
@@ -591,6 +748,30 @@ static int verify_repo(struct dk_verify_report *r, git_repository *repo,
 			     "commit is a merge: the ledger history must be "
 			     "linear");
 			goto done;
+		}
+		if (s.fast &&
+		    fast_tree(&s, git_commit_tree_id(c), seq, &blob)) {
+			git_oid_cpy(&s.prev_root, git_commit_tree_id(c));
+			if ((rc = check_record(&s, c, &w.ids[i], &blob, seq))) {
+				git_commit_free(c);
+				rc = rc < 0 ? rc : 0;
+				goto done;
+			}
+			git_commit_free(c);
+			goto next;
+		}
+		if (s.fast) {
+			/* from here on, the exact check: it starts from the
+			 * parent's tree, which the fast path did not keep */
+			s.fast = 0;
+			if (seq > 0 &&
+			    lookup((git_object **)&s.prev_path[0], repo,
+			           &s.prev_root, GIT_OBJECT_TREE, r,
+			           (long long)seq - 1, &w.ids[i + 1],
+			           "a tree")) {
+				git_commit_free(c);
+				goto done;
+			}
 		}
 		if (lookup((git_object **)&root, repo, git_commit_tree_id(c),
 		           GIT_OBJECT_TREE, r, (long long)seq, &w.ids[i],
@@ -612,6 +793,7 @@ static int verify_repo(struct dk_verify_report *r, git_repository *repo,
 			s.prev_path[j] = s.cur_path[j];
 			s.cur_path[j] = NULL;
 		}
+	next:
 		r->records++;
 		if (opts->progress && (r->records % 1000 == 0 || i == 0))
 			opts->progress(r->records, w.n, opts->payload);
@@ -631,6 +813,11 @@ done:
 		git_tree_free(s.prev_path[j]);
 		git_tree_free(s.cur_path[j]);
 	}
+	for (j = 0; j < LEVELS; j++)
+		free(s.praw[j]);
+	free(s.blobs);
+	EVP_MD_CTX_free(s.sha1.ctx);
+	EVP_MD_free(s.sha1.md);
 	r->signatures = dk_verify__policy_signatures(s.vp);
 	r->signature_ms = dk_verify__policy_signature_ms(s.vp);
 	dk_verify__policy_free(s.vp);
