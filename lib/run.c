@@ -1383,3 +1383,199 @@ int dk_run_of_proposal(char *run, size_t runsz, struct dk_ledger *l)
 	snprintf(run, runsz, "%s", f.run);
 	return 0;
 }
+
+/* --- continuing after dispatch (lib/dispatch.c) ------------------------ */
+
+int dk_run_private(json_t **out, struct dk_ledger *l, const char *run)
+{
+	return state_load(out, l, run);
+}
+
+/* The run's state rebuilt from the state file and its records. */
+static int continue_load(struct run *r, struct dk_run_result *res,
+                         struct dk_ledger *l, const struct dk_workflow *wf,
+                         const char *run, const json_t *recs,
+                         const struct dk_run_opts *opts)
+{
+	json_t *st = NULL, *rec;
+	size_t i;
+	int rc;
+
+	if ((rc = state_load(&st, l, run)) < 0)
+		return rc;
+	snprintf(r->id, sizeof(r->id), "%s", run);
+	snprintf(r->salt, sizeof(r->salt), "%s",
+	         json_string_value(json_object_get(st, "salt")));
+	r->l = l;
+	r->wf = wf;
+	r->actor = opts && opts->actor ? opts->actor : "docket";
+	r->res = res;
+	r->session = json_incref(json_object_get(st, "session"));
+	r->input = json_incref(json_object_get(st, "input"));
+	r->usage = json_incref(json_object_get(st, "usage"));
+	r->levels = json_incref(json_object_get(st, "budget_levels"));
+	r->steps = json_object();
+	r->started_seq =
+	    (uint64_t)json_integer_value(json_object_get(st, "started_seq"));
+	snprintf(res->run, sizeof(res->run), "%s", run);
+	res->started_seq = r->started_seq;
+	json_array_foreach(recs, i, rec)
+	{
+		json_t *body = json_object_get(rec, "body");
+		const char *type =
+		    json_string_value(json_object_get(rec, "type"));
+		const char *key =
+		    json_string_value(json_object_get(body, "step"));
+		json_t *full;
+
+		if (strcmp(type, "run.step") || !key)
+			continue;
+		full = json_object_get(json_object_get(st, "steps"), key);
+		json_object_set(r->steps, key, full ? full : json_null());
+		res->steps_recorded++;
+		r->next =
+		    (size_t)json_integer_value(json_object_get(body, "index")) +
+		    1;
+	}
+	r->pending = json_incref(json_object_get(st, "pending"));
+	if (!r->pending)
+		r->pending = json_object();
+	r->hidden = json_incref(json_object_get(st, "hidden"));
+	if (!r->hidden)
+		r->hidden = json_array();
+	if (!r->session)
+		r->session = json_object();
+	if (!r->input)
+		r->input = json_object();
+	if (!r->usage)
+		r->usage = json_pack("{s:i, s:i, s:i}", "input_tokens", 0,
+		                     "output_tokens", 0, "cost_cents", 0);
+	if (!r->levels)
+		r->levels = json_object();
+	json_decref(st);
+	return 0;
+}
+
+int dk_run_continue(struct dk_run_result *res, struct dk_ledger *l,
+                    const struct dk_workflow *wf, const char *run,
+                    const char *proposal, const json_t *output,
+                    const char *failure, int escalated,
+                    const struct dk_run_opts *opts)
+{
+	struct run r;
+	json_t *recs = NULL, *rec, *started;
+	const char *hash;
+	char step_key[128] = "";
+	int paused = 0, moved = 0, stepped = 0, done = 0, rc;
+	size_t i, idx;
+
+	memset(res, 0, sizeof(*res));
+	memset(&r, 0, sizeof(r));
+	if ((rc = dk_run_records(&recs, NULL, l, run)) < 0)
+		return rc;
+	started = json_object_get(json_array_get(recs, 0), "body");
+	hash = json_string_value(
+	    json_object_get(json_object_get(started, "workflow"), "hash"));
+	if (!hash || strcmp(hash, wf->workflow_hash)) {
+		json_decref(recs);
+		return dk_error_set(DK_EREFUSED,
+		                    "run %s started with workflow %.12s..., "
+		                    "but %s is now %.12s...",
+		                    run, hash ? hash : "?", wf->path,
+		                    wf->workflow_hash);
+	}
+	json_array_foreach(recs, i, rec)
+	{
+		const char *type =
+		    json_string_value(json_object_get(rec, "type"));
+		json_t *body = json_object_get(rec, "body");
+		const char *p =
+		    json_string_value(json_object_get(body, "proposal"));
+		const char *k = json_string_value(json_object_get(body, "step"));
+
+		if (!strcmp(type, "run.finished"))
+			done = 1;
+		else if (!strcmp(type, "run.paused") && p &&
+		         !strcmp(p, proposal)) {
+			paused = 1;
+			snprintf(step_key, sizeof(step_key), "%s", k ? k : "");
+		} else if (!strcmp(type, "run.paused") && paused)
+			moved = 1;
+		else if (!strcmp(type, "run.step") && paused && k &&
+		         !strcmp(k, step_key))
+			stepped = 1;
+	}
+	if (done || !paused || moved || !step_key[0]) {
+		json_decref(recs);
+		return 1; /* nothing to continue from this proposal */
+	}
+	for (idx = 0; idx < wf->nsteps; idx++)
+		if (!strcmp(wf->steps[idx].key, step_key))
+			break;
+	if (idx == wf->nsteps || !wf->steps[idx].action) {
+		json_decref(recs);
+		return dk_error_set(DK_EINVALID,
+		                    "run %s paused at step %s, which %s has no "
+		                    "action step for",
+		                    run, step_key, wf->path);
+	}
+	if ((rc = continue_load(&r, res, l, wf, run, recs, opts)) < 0) {
+		json_decref(recs);
+		run_free(&r);
+		return rc;
+	}
+	json_decref(recs);
+	rc = append(&r, "run.resumed",
+	            json_pack("{s:s, s:I, s:s, s:s}", "run", run, "from_index",
+	                      (json_int_t)(stepped ? r.next : idx), "from_step",
+	                      stepped ? (r.next < wf->nsteps
+	                                     ? wf->steps[r.next].key
+	                                     : "(end)")
+	                              : step_key,
+	                      "after_dispatch", proposal),
+	            NULL);
+	if (rc == 0 && !stepped) {
+		const struct dk_step *s = &wf->steps[idx];
+		json_t *args = json_object_get(r.pending, proposal);
+		json_t *b = step_body(&r, s, idx, failure ? "failed" : "ok");
+
+		json_object_set_new(b, "proposal", json_string(proposal));
+		if (args) {
+			json_object_set_new(
+			    b, "args",
+			    redacted_copy(&r, args, "args", &s->action->redact));
+			json_object_set_new(b, "args_digest", digest(&r, args));
+		}
+		if (failure) {
+			json_object_set_new(b, "error", json_string(failure));
+		} else {
+			json_object_set_new(
+			    b, "output",
+			    redacted_copy(&r, output, "output",
+			                  &s->action->redact));
+			json_object_set_new(b, "output_digest",
+			                    digest(&r, output));
+			json_object_set(r.steps, s->key,
+			                output ? (json_t *)output : json_null());
+		}
+		if ((rc = state_save(&r)) == 0)
+			rc = append(&r, "run.step", b, NULL);
+		else
+			json_decref(b);
+		if (rc == 0) {
+			r.res->steps_recorded++;
+			r.next = idx + 1;
+			if (failure)
+				rc = finish(&r,
+				            escalated ? DK_RUN_ESCALATED
+				                      : DK_RUN_FAILED,
+				            s->key, failure);
+			else
+				rc = execute(&r);
+		}
+	} else if (rc == 0) {
+		rc = execute(&r);
+	}
+	run_free(&r);
+	return rc;
+}
