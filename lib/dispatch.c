@@ -351,12 +351,13 @@ static int form_encode(char **out, size_t *outlen, const json_t *obj)
 		} else if (json_is_boolean(v))
 			s = json_is_true(v) ? "true" : "false";
 		else {
+			dk_error_set(DK_EINVALID,
+			             "form field %s is not a string, integer or "
+			             "boolean",
+			             keys[i]);
 			free(keys);
 			free(buf);
-			return dk_error_set(DK_EINVALID,
-			                    "form field %s is not a string, "
-			                    "integer or boolean",
-			                    keys[i]);
+			return DK_EINVALID;
 		}
 		if ((len && pct_append(&buf, &len, &cap, "&", 1, 1) < 0) ||
 		    pct_append(&buf, &len, &cap, keys[i], strlen(keys[i]), 0) <

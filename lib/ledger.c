@@ -1112,6 +1112,8 @@ int dk_ledger_append(struct dk_append_result *out, struct dk_ledger *l,
 		                    "record body is not an object");
 	if ((rc = lock_acquire(l)) < 0)
 		return rc;
+	/* before our own intent overwrites a dead writer's */
+	ref_lock_recover(l);
 	for (tries = 0; tries < 50; tries++) {
 		rc = append_locked(out, l, type, actor, body, opts, 0);
 		if (rc != DK_ECONFLICT)
