@@ -403,6 +403,22 @@ static int build_request(struct job *j, const struct dk_action *act,
 	size_t i, k = 0;
 	int rc;
 
+	/* a fallback rebuilds the job's request: drop the previous one */
+	if (j->hdrs) {
+		for (i = 0; i < j->nh; i++) {
+			explicit_bzero(j->hdrs[i], strlen(j->hdrs[i]));
+			free(j->hdrs[i]);
+		}
+		free(j->hdrs);
+		j->hdrs = NULL;
+	}
+	j->nh = 0;
+	free(j->url);
+	free(j->body);
+	free(j->secrets);
+	j->url = j->body = NULL;
+	j->body_len = 0;
+	memset(&j->req, 0, sizeof(j->req));
 	j->act = act;
 	j->secrets = calloc(act->secrets.n + 1, sizeof(*j->secrets));
 	j->hdrs = calloc(act->nheaders + 5, sizeof(*j->hdrs));
