@@ -34,7 +34,7 @@ last_run() {
 }
 
 key_of() {
-	docket log --json --type proposal |
+	docket log --json -n 1000000 --type proposal |
 		jq -r --arg p "$1" '.. | objects | select(.proposal? == $p) |
 			.idempotency_key' | head -n 1
 }

@@ -46,7 +46,7 @@ test_expect_success 'dispatch sends it once and the run continues through the co
 '
 
 test_expect_success 'the records: intent before result, same key, request hash, recorded fields' '
-	docket log --json >log &&
+	docket log --json -n 1000000 >log &&
 	P=$(cat p1) &&
 	jq -e --arg p "$P" "[.[] | select(.body.proposal == \$p) | .type |
 			select(startswith(\"proposal\") or startswith(\"dispatch\"))] | reverse |

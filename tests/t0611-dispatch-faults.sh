@@ -30,7 +30,7 @@ once() {
 }
 
 result() {
-	docket log --json --type dispatch.result |
+	docket log --json -n 1000000 --type dispatch.result |
 		jq -r --arg p "$(cat "p.$1")" ".[] | select(.body.proposal == \$p) | .body.$2" |
 		head -n 1
 }
@@ -96,7 +96,7 @@ test_expect_success 'still failing after every attempt: retryable, the run stays
 	docket dispatch --ready >out &&
 	grep "pay.refund: succeeded" out &&
 	test "$(effects pay "$K")" = 1 &&
-	docket log --json --type dispatch.intent |
+	docket log --json -n 1000000 --type dispatch.intent |
 		jq -e --arg p "$(cat p.down)" "[.[] | select(.body.proposal == \$p) |
 			.body.idempotency_key] | length == 2 and .[0] == .[1]" &&
 	once down
@@ -114,7 +114,7 @@ test_expect_success 'same key, other body at the provider: idempotency error rec
 	docket explain --json "$(last_run)" | jq -e ".status == \"escalated\"" &&
 	docket dispatch --ready >/dev/null &&
 	test "$(requests pay "$K")" = 2 &&
-	docket log --json --type dispatch.intent |
+	docket log --json -n 1000000 --type dispatch.intent |
 		jq -e --arg p "$P" "[.[] | select(.body.proposal == \$p)] | length == 1"
 '
 

@@ -10,7 +10,7 @@
 dispatch_setup || exit 1
 
 outcome() {
-	docket log --json --type dispatch.result |
+	docket log --json -n 1000000 --type dispatch.result |
 		jq -r --arg p "$1" "[.[] | select(.body.proposal == \$p)][0].body.outcome"
 }
 
@@ -34,7 +34,7 @@ test_expect_success 'the breaker is open: a new proposal is skipped, the fallbac
 	test "$(outcome "$C")" = skipped &&
 	test "$(requests pay "$(key_of "$C")")" = 0 &&
 	test "$(effects pay "$(key_of "$C")-fallback")" = 1 &&
-	docket log --json --type dispatch.fallback_result |
+	docket log --json -n 1000000 --type dispatch.fallback_result |
 		jq -e ".[0].body.outcome == \"succeeded\" and .[0].body.fallback_for == \"pay.refund\"
 		       and (.[0].body.recorded.id | startswith(\"tk_\"))" &&
 	docket explain --json "$(cat rc)" | jq -e ".status == \"escalated\""
