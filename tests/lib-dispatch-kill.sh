@@ -12,6 +12,7 @@ if ! strace -f -o /dev/null true 2>/dev/null; then
 	test_done
 fi
 PROVIDER_MAX_SECONDS=300
+DISPATCH_WF=kill
 dispatch_setup || exit 1
 DISPATCH="$DOCKET_BUILD/libexec/docket/docket-dispatch"
 

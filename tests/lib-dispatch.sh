@@ -14,7 +14,7 @@ dispatch_setup() {
 	make_ledger L &&
 	DOCKET_LEDGER=$TRASH/L &&
 	export DOCKET_LEDGER &&
-	cp "$SRC/tests/workflows/dispatch/refund.yaml" wf.yaml &&
+	cp "$SRC/tests/workflows/dispatch/${DISPATCH_WF:-refund}.yaml" wf.yaml &&
 	start_provider pay --api-key "$PAY_KEY" "$@" &&
 	DOCKET_PAY_URL=$(provider_url pay) &&
 	export DOCKET_PAY_URL
