@@ -1472,7 +1472,8 @@ static int find_ready(struct dctx *d)
 		waiting = ru && !json_object_get(ru, "finished") &&
 		          !strcmp(str(ru, "pause"), pid);
 		if ((approved == 1 && !final) || (intent && !final) ||
-		    (final && waiting) || (skipped && !fb_final))
+		    (final && waiting && !d->o->no_continue) ||
+		    (skipped && !fb_final))
 			queue_push(d, pid);
 	}
 	json_decref(s.props);
