@@ -113,9 +113,30 @@ test_expect_success 'usage errors' '
 	test_expect_code 2 docket dispatch --ready --max-in-flight 0 2>err
 '
 
+test_expect_success 'a provider echoing the key back: it is masked in what is recorded and printed' '
+	P=$(new_run ORD-echo 1300) &&
+	provider_fault pay "{\"fault\":\"echo\",\"path\":\"/v1/refunds\",\"nth\":[1]}" &&
+	docket dispatch --json "$P" >echo.out 2>echo.err &&
+	jq -e ".dispatches[0].outcome == \"succeeded\"" echo.out &&
+	grep "\"event\":\"request\".*\"fault\":\"echo\"" pay.log
+'
+
+test_expect_success 'a wrong key echoed in the provider error message: refused, masked everywhere' '
+	P=$(new_run ORD-wrongkey 1400) &&
+	PAY_KEY=sk_live_OTHER_CANARY_77 test_expect_code 1 \
+		docket dispatch "$P" >wrong.out 2>wrong.err &&
+	grep "pay.refund: refused HTTP 401" wrong.out &&
+	grep "Invalid API Key provided: \[REDACTED\]" wrong.out &&
+	docket log --json -n 5 --type dispatch.result >wrong.log &&
+	grep "Invalid API Key provided: \[REDACTED\]" wrong.log &&
+	ledger_objects >objects2 &&
+	! grep -a "sk_live_OTHER_CANARY_77" objects2 wrong.out wrong.err wrong.log
+'
+
 test_expect_success 'the canary key is nowhere: ledger objects, stdout, stderr' '
 	ledger_objects >objects &&
 	! grep -a "$PAY_KEY" objects &&
+	! grep "$PAY_KEY" echo.out echo.err wrong.out wrong.err &&
 	! grep -a "alice@example.com" objects &&
 	! grep -r "$PAY_KEY" out err ex log
 '
