@@ -62,8 +62,7 @@ static void print_item(struct dk_cmd_ctx *ctx,
 		return;
 	}
 	printf("wrp://%s%s%s: %s%s%s", it->proposal, it->action[0] ? " " : "",
-	       it->action,
-	       dk_color(ctx, good ? "green" : "red"),
+	       it->action, dk_color(ctx, good ? "green" : "red"),
 	       it->status == DK_DISPATCH_SENT ? it->outcome
 	       : it->status == DK_DISPATCH_DONE
 	           ? "already done"

@@ -24,6 +24,8 @@
 #define T_RESULT    "dispatch.result"
 #define T_FB_INTENT "dispatch.fallback_intent"
 #define T_FB_RESULT "dispatch.fallback_result"
+/* The step name of a proposal made for a run's escalation action. */
+#define ESC_STEP "escalate"
 
 const char *dk_dispatch_status_name(enum dk_dispatch_status s)
 {
@@ -351,10 +353,11 @@ static int form_encode(char **out, size_t *outlen, const json_t *obj)
 		} else if (json_is_boolean(v))
 			s = json_is_true(v) ? "true" : "false";
 		else {
-			dk_error_set(DK_EINVALID,
-			             "form field %s is not a string, integer or "
-			             "boolean",
-			             keys[i]);
+			dk_error_set(
+			    DK_EINVALID,
+			    "form field %s is not a string, integer or "
+			    "boolean",
+			    keys[i]);
 			free(keys);
 			free(buf);
 			return DK_EINVALID;
@@ -1389,6 +1392,8 @@ struct ready {
 	json_t *props; /* id -> {run, events: [[type, outcome]...]} */
 	json_t *order; /* ids, newest first */
 	json_t *runs;  /* run -> {finished, pause} */
+	json_t *esc;   /* run -> run.escalated body naming an action */
+	json_t *escp;  /* run -> the proposal made for it */
 };
 
 static int ready_cb(const struct dk_record *r, void *payload)
@@ -1410,6 +1415,9 @@ static int ready_cb(const struct dk_record *r, void *payload)
 		else if (pid && !json_object_get(ru, "pause"))
 			json_object_set_new(ru, "pause", json_string(pid));
 	}
+	if (run && !strcmp(r->type, "run.escalated") &&
+	    json_is_string(json_object_get(r->body, "action")))
+		json_object_set(s->esc, run, r->body);
 	if (!pid)
 		return 0;
 	if (!(p = json_object_get(s->props, pid))) {
@@ -1417,6 +1425,8 @@ static int ready_cb(const struct dk_record *r, void *payload)
 		json_object_set_new(s->props, pid, p);
 	}
 	if (!strcmp(r->type, "proposal")) {
+		if (run && !strcmp(str(r->body, "step"), ESC_STEP))
+			json_object_set_new(s->escp, run, json_string(pid));
 		json_object_set_new(p, "run", json_string(run ? run : ""));
 		json_array_append_new(s->order, json_string(pid));
 		return 0;
@@ -1427,12 +1437,166 @@ static int ready_cb(const struct dk_record *r, void *payload)
 	return 0;
 }
 
+static int approve_escalation(struct dctx *d, const char *pid, const char *run)
+{
+	struct dk_proposal *p = NULL;
+	struct dk_append_result ar;
+	int rc;
+
+	if ((rc = dk_proposal_load(&p, d->l, pid)) < 0)
+		return rc;
+	if (p->state != DK_PROP_PENDING ||
+	    strcmp(str(p->body, "step"), ESC_STEP)) {
+		dk_proposal_free(p);
+		return 1;
+	}
+	dk_proposal_free(p);
+	return dk_ledger_append(&ar, d->l, "proposal.approved", d->actor,
+	                        json_pack("{s:s, s:s, s:s, s:s}", "proposal",
+	                                  pid, "run", run, "by", "escalation",
+	                                  "rule", ESC_STEP),
+	                        NULL) < 0
+	           ? -1
+	           : 0;
+}
+
+struct nothing_about {
+	const char *pid;
+	uint64_t known;
+};
+
+static int nothing_about_cb(struct dk_ledger *l, const struct dk_head *head,
+                            json_t *body, void *payload)
+{
+	struct nothing_about *n = payload;
+	uint64_t s;
+
+	(void)body;
+	for (s = n->known + 1; s <= head->seq; s++) {
+		struct dk_record *r = NULL;
+		int rc = dk_ledger_read(&r, l, s);
+
+		if (rc < 0)
+			return rc;
+		rc = !strcmp(str(r->body, "proposal"), n->pid);
+		dk_record_free(r);
+		if (rc)
+			return dk_error_set(DK_ECONFLICT, "proposed already");
+	}
+	return 0;
+}
+
+/*
+ * A run escalated with an action (run.escalated {action, args}): make it
+ * a proposal, approved by the escalation itself, with the full arguments
+ * evaluated again from the run's private state, so that it is dispatched
+ * like any other, exactly once.
+ */
+static int propose_escalation(struct dctx *d, const char *run,
+                              const json_t *esc)
+{
+	const struct dk_workflow *wf = NULL;
+	const struct dk_action *a;
+	struct dk_proposal *p = NULL;
+	struct dk_append_opts ao;
+	struct dk_append_result ar;
+	struct nothing_about na;
+	struct dk_head h;
+	json_t *args = NULL, *body;
+	char lockname[96], pid[32], key[48], exp[32];
+	size_t idx;
+	int fd = -1, rc;
+
+	snprintf(lockname, sizeof(lockname), "escalate-%s", run);
+	if (take_lock(&fd, d->l, lockname) < 0)
+		return 0; /* another process is on it */
+	if ((rc = workflow_of(&wf, d, run)) < 0 ||
+	    (rc = dk_run_escalation_args(&args, d->l, wf, run, esc)) < 0)
+		goto fail;
+	a = wf->escalate.action;
+	dk_proposal_id(pid, dk_ledger_id(d->l), run, ESC_STEP, a->name, args);
+	dk_idempotency_key(key, dk_ledger_id(d->l), run, a->name, args);
+	if ((rc = dk_ledger_head(&h, d->l)) < 0)
+		goto fail;
+	rc = dk_proposal_load(&p, d->l, pid);
+	dk_proposal_free(p);
+	if (rc == 0) { /* made already */
+		queue_push(d, pid);
+		rc = 0;
+		goto out;
+	}
+	if (rc != DK_ENOTFOUND)
+		goto fail;
+	if (dk_schema_validate(a->input, args) < 0) {
+		rc = DK_EINVALID;
+		dk_error_prefix("escalation arguments refused by %s", a->name);
+		goto fail;
+	}
+	if ((rc = dk_run_keep_pending(d->l, wf, run, pid, args)) < 0)
+		goto fail;
+	dk_format_time(exp, dk_now() + DK_APPROVAL_EXPIRES_S);
+	body = json_pack(
+	    "{s:s, s:s, s:s, s:s, s:s, s:O, s:{s:s, s:s, s:n}, s:n, s:s, "
+	    "s:s, s:s, s:s}",
+	    "proposal", pid, "run", run, "step", ESC_STEP, "action", a->name,
+	    "risk", dk_risk_name(a->risk), "args", json_object_get(esc, "args"),
+	    "rule", "name", ESC_STEP, "decision", "auto", "when", "requires",
+	    "proposer", d->actor, "idempotency_key", key, "expires_at", exp,
+	    "escalation", str(esc, "condition"));
+	memset(&ao, 0, sizeof(ao));
+	na.pid = pid;
+	na.known = h.seq;
+	ao.check = nothing_about_cb;
+	ao.payload = &na;
+	rc = dk_ledger_append(&ar, d->l, "proposal", d->actor, body, &ao);
+	json_decref(body);
+	if (rc == DK_ECONFLICT) {
+		queue_push(d, pid);
+		rc = 0;
+		goto out;
+	}
+	if (rc < 0 || (rc = approve_escalation(d, pid, run)) < 0)
+		goto fail;
+	queue_push(d, pid);
+	rc = 0;
+	goto out;
+fail : {
+	struct dk_dispatch_item *it = new_item(d, "", &idx);
+	if (it) {
+		snprintf(it->run, sizeof(it->run), "%s", run);
+		snprintf(it->action, sizeof(it->action), "%s",
+		         str(esc, "action"));
+		it->status = DK_DISPATCH_ERROR;
+		snprintf(it->error, sizeof(it->error),
+		         "escalation of run %s: %s", run, dk_error_last());
+	}
+	rc = 0; /* reported; the rest goes on */
+}
+out:
+	json_decref(args);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 static int find_ready(struct dctx *d)
 {
-	struct ready s = { json_object(), json_array(), json_object() };
+	struct ready s = { json_object(), json_array(), json_object(),
+		           json_object(), json_object() };
 	size_t i, k;
 	json_t *id;
+	const char *run;
 	int rc = dk_ledger_foreach_reverse(d->l, ready_cb, &s);
+
+	/* escalations whose action has no proposal yet get one first */
+	if (rc >= 0 && !d->o->dry_run)
+		json_object_foreach(s.esc, run, id)
+		{
+			if (json_object_get(s.escp, run))
+				continue;
+			if ((rc = propose_escalation(d, run, id)) < 0)
+				break;
+		}
 
 	/* oldest proposal first */
 	for (i = json_array_size(s.order); rc >= 0 && i-- > 0;) {
@@ -1469,6 +1633,16 @@ static int find_ready(struct dctx *d)
 				fb_final = 1;
 		}
 		(void)ok;
+		{
+			const char *ep = json_string_value(
+			    json_object_get(s.escp, str(p, "run")));
+
+			/* made for an escalation, its approval not recorded */
+			if (!approved && ep && !strcmp(ep, pid) &&
+			    !d->o->dry_run &&
+			    approve_escalation(d, pid, str(p, "run")) == 0)
+				approved = 1;
+		}
 		waiting = ru && !json_object_get(ru, "finished") &&
 		          !strcmp(str(ru, "pause"), pid);
 		if ((approved == 1 && !final) || (intent && !final) ||
@@ -1479,6 +1653,8 @@ static int find_ready(struct dctx *d)
 	json_decref(s.props);
 	json_decref(s.order);
 	json_decref(s.runs);
+	json_decref(s.esc);
+	json_decref(s.escp);
 	(void)id;
 	return rc < 0 ? rc : 0;
 }

@@ -1579,3 +1579,90 @@ int dk_run_continue(struct dk_run_result *res, struct dk_ledger *l,
 	run_free(&r);
 	return rc;
 }
+
+/* --- the escalation action, for lib/dispatch ---------------------------- */
+
+int dk_run_escalation_args(json_t **out, struct dk_ledger *l,
+                           const struct dk_workflow *wf, const char *run,
+                           const json_t *escalated)
+{
+	const struct dk_escalate *es = &wf->escalate;
+	const struct dk_escalation *e = NULL;
+	const char *cond =
+	    json_string_value(json_object_get(escalated, "condition"));
+	struct dk_run_result res;
+	struct run r;
+	json_t *recs = NULL, *ctx, *args = NULL, *red;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	memset(&r, 0, sizeof(r));
+	memset(&res, 0, sizeof(res));
+	for (i = 0; cond && i < es->nconditions; i++)
+		if (!strcmp(es->conditions[i].name, cond))
+			e = &es->conditions[i];
+	if (!es->action || !es->args || !e)
+		return dk_error_set(DK_ENOTFOUND,
+		                    "%s has no escalation action for condition "
+		                    "%s",
+		                    wf->path, cond ? cond : "?");
+	if ((rc = dk_run_records(&recs, NULL, l, run)) < 0)
+		return rc;
+	rc = continue_load(&r, &res, l, wf, run, recs, NULL);
+	json_decref(recs);
+	if (rc < 0) {
+		run_free(&r);
+		return rc;
+	}
+	/* the context escalate() evaluated the arguments in */
+	ctx = context(&r);
+	json_object_set_new(ctx, "escalation",
+	                    json_pack("{s:s, s:s}", "name", e->name, "reason",
+	                              e->reason ? e->reason : ""));
+	rc = dk_jq_eval(&args, es->args, ctx);
+	json_decref(ctx);
+	if (rc < 0) {
+		run_free(&r);
+		return rc;
+	}
+	/* they must be what the record shows, once redacted */
+	red = redacted_copy(&r, args, "args", &es->action->redact);
+	dk_redact_values(red, r.hidden);
+	if (!json_equal(red, json_object_get(escalated, "args"))) {
+		json_decref(red);
+		json_decref(args);
+		run_free(&r);
+		return dk_error_set(DK_ECONFLICT,
+		                    "the escalation arguments of run %s cannot "
+		                    "be reproduced from its private state",
+		                    run);
+	}
+	json_decref(red);
+	run_free(&r);
+	*out = args;
+	return 0;
+}
+
+int dk_run_keep_pending(struct dk_ledger *l, const struct dk_workflow *wf,
+                        const char *run, const char *proposal,
+                        const json_t *args)
+{
+	struct dk_run_result res;
+	struct run r;
+	json_t *recs = NULL;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	memset(&res, 0, sizeof(res));
+	if ((rc = dk_run_records(&recs, NULL, l, run)) < 0)
+		return rc;
+	rc = continue_load(&r, &res, l, wf, run, recs, NULL);
+	json_decref(recs);
+	if (rc == 0) {
+		json_object_set(r.pending, proposal, (json_t *)args);
+		rc = state_save(&r);
+	}
+	run_free(&r);
+	return rc;
+}

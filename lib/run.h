@@ -113,4 +113,18 @@ int dk_run_continue(struct dk_run_result *res, struct dk_ledger *l,
                     const char *failure, int escalated,
                     const struct dk_run_opts *opts);
 
+/*
+ * For lib/dispatch: the full arguments of the escalation action a run
+ * recorded (`escalated` is the run.escalated body, which holds only their
+ * redacted form), evaluated again from the run's private state; refused
+ * (DK_ECONFLICT) unless, redacted, they equal the recorded ones.
+ */
+int dk_run_escalation_args(json_t **out, struct dk_ledger *l,
+                           const struct dk_workflow *wf, const char *run,
+                           const json_t *escalated);
+/* Keep a proposal's full arguments in the run's private state. */
+int dk_run_keep_pending(struct dk_ledger *l, const struct dk_workflow *wf,
+                        const char *run, const char *proposal,
+                        const json_t *args);
+
 #endif
