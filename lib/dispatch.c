@@ -1437,10 +1437,12 @@ static int ready_cb(const struct dk_record *r, void *payload)
 	return 0;
 }
 
-static int approve_escalation(struct dctx *d, const char *pid, const char *run)
+static int approve_escalation(struct dctx *d, const char *pid,
+                              const char *run)
 {
 	struct dk_proposal *p = NULL;
 	struct dk_append_result ar;
+	json_t *body;
 	int rc;
 
 	if ((rc = dk_proposal_load(&p, d->l, pid)) < 0)
@@ -1451,13 +1453,12 @@ static int approve_escalation(struct dctx *d, const char *pid, const char *run)
 		return 1;
 	}
 	dk_proposal_free(p);
-	return dk_ledger_append(&ar, d->l, "proposal.approved", d->actor,
-	                        json_pack("{s:s, s:s, s:s, s:s}", "proposal",
-	                                  pid, "run", run, "by", "escalation",
-	                                  "rule", ESC_STEP),
-	                        NULL) < 0
-	           ? -1
-	           : 0;
+	body = json_pack("{s:s, s:s, s:s, s:s}", "proposal", pid, "run", run,
+	                 "by", "escalation", "rule", ESC_STEP);
+	rc = dk_ledger_append(&ar, d->l, "proposal.approved", d->actor, body,
+	                      NULL);
+	json_decref(body);
+	return rc < 0 ? rc : 0;
 }
 
 struct nothing_about {
