@@ -1,4 +1,4 @@
-# Sourced by t0612, t0614, t0615 after setting KILL_SYSCALL: SIGKILL of
+# Sourced by t0612, t0614, t0615, t0620 after setting KILL_SYSCALL: SIGKILL of
 # `docket dispatch` at each call of that syscall (strace fault injection)
 # during one whole dispatch (the refund, the continued run, its
 # confirmation mail). After each kill the ledger verifies and the next
