@@ -94,12 +94,43 @@ test_expect_success 'an expired proposal is never sent' '
 	test "$(requests pay "$(key_of "$(cat p2)")")" = 0
 '
 
+test_expect_success 'a rejected proposal is never sent' '
+	P=$(new_run ORD-rej 9100) && echo "$P" >p3 &&
+	ledger-append L proposal.rejected \
+		"{\"proposal\":\"$P\",\"run\":\"$(last_run)\",\"by\":\"lead\"}" &&
+	test_expect_code 7 docket dispatch "$P" 2>err &&
+	grep "is rejected: only approved proposals are sent" err &&
+	docket dispatch --ready >out &&
+	grep "nothing to dispatch" out &&
+	test "$(requests pay "$(key_of "$P")")" = 0
+'
+
+test_expect_success 'a proposal recorded as expired is never sent' '
+	P=$(new_run ORD-exp 9200) &&
+	ledger-append L proposal.expired \
+		"{\"proposal\":\"$P\",\"run\":\"$(last_run)\"}" &&
+	test_expect_code 7 docket dispatch "$P" 2>err &&
+	grep "is expired" err &&
+	test "$(requests pay "$(key_of "$P")")" = 0
+'
+
+test_expect_success 'a proposal approved by approvers (proposal.approved by approvals) is sent by --ready' '
+	P=$(new_run ORD-lead 9300) &&
+	ledger-append L proposal.approved \
+		"{\"proposal\":\"$P\",\"run\":\"$(last_run)\",\"by\":\"approvals\"}" &&
+	docket dispatch --ready >out &&
+	grep "wrp://$P pay.refund: succeeded" out &&
+	test "$(effects pay "$(key_of "$P")")" = 1 &&
+	docket explain --json "$(last_run)" | jq -e ".status == \"completed\""
+'
+
 test_expect_success 'a denied action gets no proposal and nothing is sent' '
+	before=$(requests pay) &&
 	test_expect_code 7 docket run wf.yaml --session tenant_id=t1 \
 		--input order_id=ORD-3 --input amount_cents:=0 >out &&
 	docket dispatch --ready >out &&
 	grep "nothing to dispatch" out &&
-	test "$(requests pay)" = 2
+	test "$(requests pay)" = "$before"
 '
 
 test_expect_success 'an unknown proposal is an error' '
