@@ -134,6 +134,7 @@ int cmd_dispatch(struct dk_cmd_ctx *ctx)
 				code = DK_EXIT_FAILURE;
 			break;
 		case DK_DISPATCH_NOT_READY:
+		case DK_DISPATCH_CHANGED:
 			if (code == DK_EXIT_OK)
 				code = DK_EXIT_REFUSED;
 			break;
@@ -162,7 +163,8 @@ int cmd_dispatch(struct dk_cmd_ctx *ctx)
 	}
 	for (i = 0; i < rep.n; i++)
 		if (rep.items[i].status == DK_DISPATCH_ERROR ||
-		    rep.items[i].status == DK_DISPATCH_NOT_READY)
+		    rep.items[i].status == DK_DISPATCH_NOT_READY ||
+		    rep.items[i].status == DK_DISPATCH_CHANGED)
 			dk_cmd_errorf(ctx, "wrp://%s: %s",
 			              rep.items[i].proposal,
 			              rep.items[i].error);

@@ -29,9 +29,9 @@
 
 const char *dk_dispatch_status_name(enum dk_dispatch_status s)
 {
-	static const char *const n[] = { "sent", "done",     "not-ready",
-		                         "busy", "deferred", "dry-run",
-		                         "error" };
+	static const char *const n[] = { "sent",  "done",     "not-ready",
+		                         "busy",  "deferred", "dry-run",
+		                         "error", "changed" };
 
 	return (size_t)s < sizeof(n) / sizeof(n[0]) ? n[s] : "unknown";
 }
@@ -1028,7 +1028,7 @@ static int prepare(struct dctx *d, const char *pid, struct batch *b)
 		    1);
 		it = item(d, idx);
 		if (rc < 0) {
-			it->status = rc == DK_ECONFLICT ? DK_DISPATCH_BUSY
+			it->status = rc == DK_ECONFLICT ? DK_DISPATCH_CHANGED
 			                                : DK_DISPATCH_ERROR;
 			snprintf(it->error, sizeof(it->error), "%s",
 			         dk_error_last());
@@ -1190,8 +1190,8 @@ static int on_before(void *ctx, size_t k, unsigned attempt)
 	rc = append_rec(s->d, j, j->fallback ? T_FB_INTENT : T_INTENT, body, 1);
 	it = item(s->d, j->item);
 	if (rc < 0) {
-		it->status =
-		    rc == DK_ECONFLICT ? DK_DISPATCH_BUSY : DK_DISPATCH_ERROR;
+		it->status = rc == DK_ECONFLICT ? DK_DISPATCH_CHANGED
+		                                : DK_DISPATCH_ERROR;
 		snprintf(it->error, sizeof(it->error), "%s", dk_error_last());
 		if (rc != DK_ECONFLICT)
 			s->err = rc;
@@ -1437,8 +1437,7 @@ static int ready_cb(const struct dk_record *r, void *payload)
 	return 0;
 }
 
-static int approve_escalation(struct dctx *d, const char *pid,
-                              const char *run)
+static int approve_escalation(struct dctx *d, const char *pid, const char *run)
 {
 	struct dk_proposal *p = NULL;
 	struct dk_append_result ar;

@@ -41,6 +41,8 @@ enum dk_dispatch_status {
 	DK_DISPATCH_DEFERRED,  /* breaker open, earlier attempt unresolved */
 	DK_DISPATCH_DRY_RUN,   /* request formatted, nothing sent */
 	DK_DISPATCH_ERROR,     /* could not be sent (see error) */
+	DK_DISPATCH_CHANGED,   /* a record about it appeared meanwhile
+	                          (a rejection, say): not sent */
 };
 
 struct dk_dispatch_item {

@@ -58,4 +58,26 @@ test_expect_success 'one intent per proposal: no process sent a proposal another
 		jq -e "[.[].body.proposal] | length == (unique | length)"
 '
 
+test_expect_success 'a rejection recorded between reading the state and the intent: the intent is refused, nothing sent' '
+	P=$(new_run ORD-cas 1000) && R=$(last_run) || exit 1
+	rm -f trace
+	ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o trace -e trace=flock \
+		-e inject=flock:delay_enter=4000000:when=2 \
+		"$DOCKET_BUILD/libexec/docket/docket-dispatch" "$P" >cas.out 2>cas.err &
+	pid=$!
+	i=0
+	while [ ! -f "L/docket/dispatch/$P.lock" ] && [ $i -lt 100 ]; do
+		sleep 0.05; i=$((i + 1))
+	done
+	sleep 1
+	ledger-append L proposal.rejected "{\"proposal\":\"$P\",\"run\":\"$R\"}" >/dev/null &&
+	wait $pid
+	test $? = 7 &&
+	grep "wrp://$P pay.refund: changed" cas.out &&
+	grep "changed while it was being dispatched (record [0-9]*, proposal.rejected)" cas.out &&
+	test "$(requests pay "$(key_of "$P")")" = 0 &&
+	docket log --json -n 1000000 --type dispatch.intent |
+		jq -e --arg p "$P" "[.[] | select(.body.proposal == \$p)] | length == 0"
+'
+
 test_done
