@@ -19,7 +19,7 @@ DISPATCH="$DOCKET_BUILD/libexec/docket/docket-dispatch"
 # The killed dispatch runs with real durability barriers.
 test_expect_success "count the ${KILL_SYSCALL} calls of one whole dispatch" '
 	P=$(new_run ORD-count 1200) &&
-	DOCKET_FSYNC=1 strace -f -qq -o trace -e trace=$KILL_SYSCALL \
+	DOCKET_FSYNC=1 ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o trace -e trace=$KILL_SYSCALL \
 		"$DISPATCH" "$P" >out &&
 	grep "continued: completed" out &&
 	grep -c "^[0-9]* *$KILL_SYSCALL(" trace >count &&
@@ -33,7 +33,7 @@ test_expect_success "SIGKILL at each ${KILL_SYSCALL}: the ledger verifies after 
 	while :; do
 		P=$(new_run "ORD-$i" 1200) || exit 1
 		echo "$P" >>killed
-		DOCKET_FSYNC=1 strace -f -qq -o /dev/null -e trace=$KILL_SYSCALL \
+		DOCKET_FSYNC=1 ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o /dev/null -e trace=$KILL_SYSCALL \
 			-e inject=$KILL_SYSCALL:signal=KILL:when=$i \
 			"$DISPATCH" "$P" >/dev/null 2>&1
 		rc=$?
