@@ -147,8 +147,31 @@ static void queue_push(struct dctx *d, const char *pid)
 
 /* --- workflows ------------------------------------------------------------ */
 
+/*
+ * The run.started record of a run: read directly at the seq its private
+ * state names (st may be NULL), else found by walking back from the head.
+ * *recs holds it as the first element of an array of {type, body}.
+ */
+static int run_started(json_t **recs, struct dctx *d, const char *run,
+                       const json_t *st)
+{
+	json_int_t seq = json_integer_value(json_object_get(st, "started_seq"));
+	struct dk_record *r = NULL;
+
+	if (seq > 0 && dk_ledger_read(&r, d->l, (uint64_t)seq) == 0 &&
+	    !strcmp(r->type, "run.started") &&
+	    !strcmp(str(r->body, "run"), run)) {
+		*recs =
+		    json_pack("[{s:s, s:O}]", "type", r->type, "body", r->body);
+		dk_record_free(r);
+		return *recs ? 0 : dk_error_set(DK_ERROR, "out of memory");
+	}
+	dk_record_free(r);
+	return dk_run_records(recs, NULL, d->l, run);
+}
+
 static int workflow_of(const struct dk_workflow **out, struct dctx *d,
-                       const char *run)
+                       const char *run, const json_t *st)
 {
 	char *file = NULL;
 	json_t *recs = NULL;
@@ -157,7 +180,7 @@ static int workflow_of(const struct dk_workflow **out, struct dctx *d,
 	int rc;
 
 	*out = NULL;
-	if ((rc = dk_run_records(&recs, NULL, d->l, run)) < 0)
+	if ((rc = run_started(&recs, d, run, st)) < 0)
 		return rc;
 	hash = str(
 	    json_object_get(json_object_get(json_array_get(recs, 0), "body"),
@@ -932,8 +955,8 @@ static int prepare(struct dctx *d, const char *pid, struct batch *b)
 	default:
 		break;
 	}
-	if ((rc = workflow_of(&j->wf, d, p->run)) < 0 ||
-	    (rc = dk_run_private(&st, d->l, p->run)) < 0) {
+	if ((rc = dk_run_private(&st, d->l, p->run)) < 0 ||
+	    (rc = workflow_of(&j->wf, d, p->run, st)) < 0) {
 		it = item(d, idx);
 		it->status = DK_DISPATCH_ERROR;
 		snprintf(it->error, sizeof(it->error), "%s", dk_error_last());
@@ -1510,7 +1533,7 @@ static int propose_escalation(struct dctx *d, const char *run,
 	snprintf(lockname, sizeof(lockname), "escalate-%s", run);
 	if (take_lock(&fd, d->l, lockname) < 0)
 		return 0; /* another process is on it */
-	if ((rc = workflow_of(&wf, d, run)) < 0 ||
+	if ((rc = workflow_of(&wf, d, run, NULL)) < 0 ||
 	    (rc = dk_run_escalation_args(&args, d->l, wf, run, esc)) < 0)
 		goto fail;
 	a = wf->escalate.action;
