@@ -102,7 +102,7 @@ static const struct dk_option explain_options[] = {
 static const struct dk_option dispatch_options[] = {
 	JSON_OPT,
 	{ 0, "ready", DK_OPT_FLAG, NULL,
-	  "every approved proposal not yet dispatched", 0 },
+	  "every proposal with dispatch work left (see docs/dispatch.md)", 0 },
 	{ 0, "dry-run", DK_OPT_FLAG, NULL,
 	  "print the exact requests (secrets masked); send and record "
 	  "nothing",
