@@ -126,6 +126,8 @@ int cmd_dispatch(struct dk_cmd_ctx *ctx)
 	for (i = 0; i < rep.n; i++) {
 		const struct dk_dispatch_item *it = &rep.items[i];
 
+		if (it->continue_failed)
+			code = DK_EXIT_FAILURE;
 		switch (it->status) {
 		case DK_DISPATCH_SENT:
 		case DK_DISPATCH_DONE:

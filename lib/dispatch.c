@@ -1394,6 +1394,7 @@ static void continue_run(struct dctx *d, struct job *j, size_t idx)
 		snprintf(it->error, sizeof(it->error),
 		         "dispatched, but the run did not continue: %s",
 		         dk_error_last());
+		it->continue_failed = 1;
 		return;
 	}
 	if (rc > 0)

@@ -64,6 +64,7 @@ struct dk_dispatch_item {
 	char fallback_outcome[24];
 	char run_status[24]; /* how the continued run stopped; "" when not */
 	char next_proposal[72];
+	int continue_failed; /* the result is recorded, the run did not go on */
 	char error[512];
 };
 

@@ -133,6 +133,19 @@ test_expect_success 'a denied action gets no proposal and nothing is sent' '
 	test "$(requests pay)" = "$before"
 '
 
+test_expect_success 'a workflow changed since the run is refused, nothing sent; restored, it goes' '
+	P=$(new_run ORD-wfchange 1500) &&
+	cp wf.yaml wf.orig &&
+	sed "s/template: \"refund_sent\"/template: \"refund_done\"/" wf.orig >wf.yaml &&
+	! cmp -s wf.orig wf.yaml &&
+	test_expect_code 1 docket dispatch "$P" >out 2>err &&
+	grep "dispatch with the definition that ran" err &&
+	test "$(requests pay "$(key_of "$P")")" = 0 &&
+	cp wf.orig wf.yaml &&
+	docket dispatch "$P" >out &&
+	grep "pay.refund: succeeded" out
+'
+
 test_expect_success 'an unknown proposal is an error' '
 	test_must_fail docket dispatch p-0000000000000000000000000000 2>err &&
 	grep "no proposal" err
