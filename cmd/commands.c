@@ -102,6 +102,26 @@ static const struct dk_option explain_options[] = {
 	END_OPT,
 };
 
+static const struct dk_option dispatch_options[] = {
+	JSON_OPT,
+	{ 0, "ready", DK_OPT_FLAG, NULL,
+	  "every proposal with dispatch work left (see docs/dispatch.md)", 0 },
+	{ 0, "dry-run", DK_OPT_FLAG, NULL,
+	  "print the exact requests (secrets masked); send and record "
+	  "nothing",
+	  0 },
+	{ 0, "max-in-flight", DK_OPT_INT, "N",
+	  "requests on the wire at once (default 4)", 0 },
+	{ 0, "ca-file", DK_OPT_STRING, "FILE",
+	  "trust these PEM certificates instead of the system's "
+	  "(default $DOCKET_CA_FILE)",
+	  DK_COMPLETE_FILE },
+	{ 0, "no-continue", DK_OPT_FLAG, NULL,
+	  "leave the runs paused after dispatch", 0 },
+	LEDGER_OPT,
+	END_OPT,
+};
+
 static const struct dk_option propose_options[] = {
 	JSON_OPT,
 	{ 0, "args", DK_OPT_STRING, "JSON|@FILE",
@@ -212,6 +232,12 @@ const struct dk_command dk_commands[] = {
 	  "[--ledger DIR] runs|proposals|types [PREFIX] | actions WORKFLOW "
 	  "[PREFIX]",
 	  complete_options, DK_COMPLETE_NONE },
+	{ "dispatch", cmd_dispatch, DK_NEED_LEDGER,
+	  "send approved provider actions exactly once, then continue "
+	  "their runs",
+	  "[--json] [--dry-run] [--max-in-flight N] [--ca-file FILE] "
+	  "[--no-continue] [--ledger DIR] PROPOSAL... | --ready",
+	  dispatch_options, DK_COMPLETE_PROPOSAL },
 	{ NULL, NULL, 0, NULL, NULL, NULL, DK_COMPLETE_NONE },
 };
 

@@ -1710,6 +1710,54 @@ int dk_run_workflow_file(char **out, struct dk_ledger *l, const char *run)
 	return *out ? 0 : dk_error_set(DK_ENOTFOUND, "run names no file");
 }
 
+/*
+ * A run's progress as the ledger holds it: step outputs (from the private
+ * state, for the steps the ledger has), the next step, usage and budget
+ * levels. Usage and levels come from the records, not the state file: the
+ * state is saved before a step's record is appended, so after a crash
+ * between the two it counts a step the ledger does not hold (which runs
+ * again), and a budget level recorded just before a crash may not have
+ * reached it yet.
+ */
+static void replay(struct run *r, const json_t *recs, const json_t *st)
+{
+	json_t *rec;
+	size_t i;
+
+	json_decref(r->usage);
+	json_decref(r->levels);
+	r->usage = json_pack("{s:i, s:i, s:i}", "input_tokens", 0,
+	                     "output_tokens", 0, "cost_cents", 0);
+	r->levels = json_object();
+	if (!r->steps)
+		r->steps = json_object();
+	json_array_foreach(recs, i, rec)
+	{
+		json_t *body = json_object_get(rec, "body");
+		const char *type =
+		    json_string_value(json_object_get(rec, "type"));
+		const char *key =
+		    json_string_value(json_object_get(body, "step"));
+		json_t *full;
+
+		if (!strcmp(type, "run.budget") &&
+		    json_is_string(json_object_get(body, "level")))
+			json_object_set_new(
+			    r->levels,
+			    json_string_value(json_object_get(body, "level")),
+			    json_true());
+		if (strcmp(type, "run.step") || !key)
+			continue;
+		add_usage(r, body);
+		full = json_object_get(json_object_get(st, "steps"), key);
+		json_object_set(r->steps, key, full ? full : json_null());
+		r->res->steps_recorded++;
+		r->next =
+		    (size_t)json_integer_value(json_object_get(body, "index")) +
+		    1;
+	}
+}
+
 static int resume_locked(struct dk_run_result *res, struct dk_ledger *l,
                          const struct dk_workflow *wf, const char *run,
                          const struct dk_run_opts *opts);
@@ -1812,47 +1860,12 @@ static int resume_locked(struct dk_run_result *res, struct dk_ledger *l,
 	r.res = res;
 	r.session = json_incref(json_object_get(st, "session"));
 	r.input = json_incref(json_object_get(st, "input"));
-	/*
-	 * Usage and budget levels come from the ledger, not the state file:
-	 * the state is saved before a step's record is appended, so after a
-	 * crash between the two it counts a step the ledger does not hold
-	 * (which runs again), and a budget level recorded just before a
-	 * crash may not have reached it yet.
-	 */
-	r.usage = json_pack("{s:i, s:i, s:i}", "input_tokens", 0,
-	                    "output_tokens", 0, "cost_cents", 0);
-	r.levels = json_object();
 	r.steps = json_object();
 	r.started_seq = (uint64_t)json_integer_value(
 	    json_object_get(json_array_get(recs, 0), "seq"));
 	snprintf(res->run, sizeof(res->run), "%s", run);
 	res->started_seq = r.started_seq;
-	/* outputs count only for steps the ledger holds */
-	json_array_foreach(recs, i, rec)
-	{
-		json_t *body = json_object_get(rec, "body");
-		const char *type =
-		    json_string_value(json_object_get(rec, "type"));
-		const char *key =
-		    json_string_value(json_object_get(body, "step"));
-		json_t *full;
-
-		if (!strcmp(type, "run.budget") &&
-		    json_is_string(json_object_get(body, "level")))
-			json_object_set_new(
-			    r.levels,
-			    json_string_value(json_object_get(body, "level")),
-			    json_true());
-		if (strcmp(type, "run.step") || !key)
-			continue;
-		add_usage(&r, body);
-		full = json_object_get(json_object_get(st, "steps"), key);
-		json_object_set(r.steps, key, full ? full : json_null());
-		res->steps_recorded++;
-		r.next =
-		    (size_t)json_integer_value(json_object_get(body, "index")) +
-		    1;
-	}
+	replay(&r, recs, st);
 	r.pending = json_incref(json_object_get(st, "pending"));
 	if (!r.pending)
 		r.pending = json_object();
@@ -2016,6 +2029,264 @@ int dk_run_propose(struct dk_run_proposal *out, struct dk_ledger *l,
 		out->seq = res.last_seq;
 	}
 out:
+	run_free(&r);
+	return rc;
+}
+
+/* --- continuing after dispatch (lib/dispatch.c) ------------------------ */
+
+int dk_run_private(json_t **out, struct dk_ledger *l, const char *run)
+{
+	return state_load(out, l, run);
+}
+
+/* The run's state rebuilt from the state file and its records. */
+static int continue_load(struct run *r, struct dk_run_result *res,
+                         struct dk_ledger *l, const struct dk_workflow *wf,
+                         const char *run, const json_t *recs,
+                         const struct dk_run_opts *opts)
+{
+	json_t *st = NULL;
+	int rc;
+
+	if ((rc = state_load(&st, l, run)) < 0)
+		return rc;
+	snprintf(r->id, sizeof(r->id), "%s", run);
+	snprintf(r->salt, sizeof(r->salt), "%s",
+	         json_string_value(json_object_get(st, "salt")));
+	r->l = l;
+	r->wf = wf;
+	r->actor = opts && opts->actor ? opts->actor : "docket";
+	r->res = res;
+	r->session = json_incref(json_object_get(st, "session"));
+	r->input = json_incref(json_object_get(st, "input"));
+	r->steps = json_object();
+	r->started_seq =
+	    (uint64_t)json_integer_value(json_object_get(st, "started_seq"));
+	snprintf(res->run, sizeof(res->run), "%s", run);
+	res->started_seq = r->started_seq;
+	replay(r, recs, st);
+	r->pending = json_incref(json_object_get(st, "pending"));
+	if (!r->pending)
+		r->pending = json_object();
+	r->hidden = json_incref(json_object_get(st, "hidden"));
+	if (!r->hidden)
+		r->hidden = json_array();
+	if (!r->session)
+		r->session = json_object();
+	if (!r->input)
+		r->input = json_object();
+	json_decref(st);
+	return 0;
+}
+
+int dk_run_continue(struct dk_run_result *res, struct dk_ledger *l,
+                    const struct dk_workflow *wf, const char *run,
+                    const char *proposal, const json_t *output,
+                    const char *failure, int escalated,
+                    const struct dk_run_opts *opts)
+{
+	struct run r;
+	json_t *recs = NULL, *rec, *started;
+	const char *hash;
+	char step_key[128] = "";
+	int paused = 0, moved = 0, stepped = 0, done = 0, rc;
+	size_t i, idx;
+
+	memset(res, 0, sizeof(*res));
+	memset(&r, 0, sizeof(r));
+	if ((rc = dk_run_records(&recs, NULL, l, run)) < 0)
+		return rc;
+	started = json_object_get(json_array_get(recs, 0), "body");
+	hash = json_string_value(
+	    json_object_get(json_object_get(started, "workflow"), "hash"));
+	if (!hash || strcmp(hash, wf->workflow_hash)) {
+		json_decref(recs);
+		return dk_error_set(DK_EREFUSED,
+		                    "run %s started with workflow %.12s..., "
+		                    "but %s is now %.12s...",
+		                    run, hash ? hash : "?", wf->path,
+		                    wf->workflow_hash);
+	}
+	json_array_foreach(recs, i, rec)
+	{
+		const char *type =
+		    json_string_value(json_object_get(rec, "type"));
+		json_t *body = json_object_get(rec, "body");
+		const char *p =
+		    json_string_value(json_object_get(body, "proposal"));
+		const char *k = json_string_value(json_object_get(body, "step"));
+
+		if (!strcmp(type, "run.finished"))
+			done = 1;
+		else if (!strcmp(type, "run.paused") && p &&
+		         !strcmp(p, proposal)) {
+			paused = 1;
+			snprintf(step_key, sizeof(step_key), "%s", k ? k : "");
+		} else if (!strcmp(type, "run.paused") && paused)
+			moved = 1;
+		else if (!strcmp(type, "run.step") && paused && k &&
+		         !strcmp(k, step_key))
+			stepped = 1;
+	}
+	if (done || !paused || moved || !step_key[0]) {
+		json_decref(recs);
+		return 1; /* nothing to continue from this proposal */
+	}
+	for (idx = 0; idx < wf->nsteps; idx++)
+		if (!strcmp(wf->steps[idx].key, step_key))
+			break;
+	if (idx == wf->nsteps || !wf->steps[idx].action) {
+		json_decref(recs);
+		return dk_error_set(DK_EINVALID,
+		                    "run %s paused at step %s, which %s has no "
+		                    "action step for",
+		                    run, step_key, wf->path);
+	}
+	if ((rc = continue_load(&r, res, l, wf, run, recs, opts)) < 0) {
+		json_decref(recs);
+		run_free(&r);
+		return rc;
+	}
+	json_decref(recs);
+	rc = append(&r, "run.resumed",
+	            json_pack("{s:s, s:I, s:s, s:s}", "run", run, "from_index",
+	                      (json_int_t)(stepped ? r.next : idx), "from_step",
+	                      stepped ? (r.next < wf->nsteps
+	                                     ? wf->steps[r.next].key
+	                                     : "(end)")
+	                              : step_key,
+	                      "after_dispatch", proposal),
+	            NULL);
+	if (rc == 0 && !stepped) {
+		const struct dk_step *s = &wf->steps[idx];
+		json_t *args = json_object_get(r.pending, proposal);
+		json_t *b = step_body(&r, s, idx, failure ? "failed" : "ok");
+
+		json_object_set_new(b, "proposal", json_string(proposal));
+		if (args) {
+			json_object_set_new(
+			    b, "args",
+			    redacted_copy(&r, args, "args", &s->action->redact));
+			json_object_set_new(b, "args_digest", digest(&r, args));
+		}
+		if (failure) {
+			json_object_set_new(b, "error", json_string(failure));
+		} else {
+			json_object_set_new(
+			    b, "output",
+			    redacted_copy(&r, output, "output",
+			                  &s->action->redact));
+			json_object_set_new(b, "output_digest",
+			                    digest(&r, output));
+			json_object_set(r.steps, s->key,
+			                output ? (json_t *)output : json_null());
+		}
+		if ((rc = state_save(&r)) == 0)
+			rc = append(&r, "run.step", b, NULL);
+		else
+			json_decref(b);
+		if (rc == 0) {
+			r.res->steps_recorded++;
+			r.next = idx + 1;
+			if (failure)
+				rc = finish(&r,
+				            escalated ? DK_RUN_ESCALATED
+				                      : DK_RUN_FAILED,
+				            s->key, failure);
+			else
+				rc = execute(&r);
+		}
+	} else if (rc == 0) {
+		rc = execute(&r);
+	}
+	run_free(&r);
+	return rc;
+}
+
+/* --- the escalation action, for lib/dispatch ---------------------------- */
+
+int dk_run_escalation_args(json_t **out, struct dk_ledger *l,
+                           const struct dk_workflow *wf, const char *run,
+                           const json_t *escalated)
+{
+	const struct dk_escalate *es = &wf->escalate;
+	const struct dk_escalation *e = NULL;
+	const char *cond =
+	    json_string_value(json_object_get(escalated, "condition"));
+	struct dk_run_result res;
+	struct run r;
+	json_t *recs = NULL, *ctx, *args = NULL, *red;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	memset(&r, 0, sizeof(r));
+	memset(&res, 0, sizeof(res));
+	for (i = 0; cond && i < es->nconditions; i++)
+		if (!strcmp(es->conditions[i].name, cond))
+			e = &es->conditions[i];
+	if (!es->action || !es->args || !e)
+		return dk_error_set(DK_ENOTFOUND,
+		                    "%s has no escalation action for condition "
+		                    "%s",
+		                    wf->path, cond ? cond : "?");
+	if ((rc = dk_run_records(&recs, NULL, l, run)) < 0)
+		return rc;
+	rc = continue_load(&r, &res, l, wf, run, recs, NULL);
+	json_decref(recs);
+	if (rc < 0) {
+		run_free(&r);
+		return rc;
+	}
+	/* the context escalate() evaluated the arguments in */
+	ctx = context(&r);
+	json_object_set_new(ctx, "escalation",
+	                    json_pack("{s:s, s:s}", "name", e->name, "reason",
+	                              e->reason ? e->reason : ""));
+	rc = dk_jq_eval(&args, es->args, ctx);
+	json_decref(ctx);
+	if (rc < 0) {
+		run_free(&r);
+		return rc;
+	}
+	/* they must be what the record shows, once redacted */
+	red = redacted_copy(&r, args, "args", &es->action->redact);
+	dk_redact_values(red, r.hidden);
+	if (!json_equal(red, json_object_get(escalated, "args"))) {
+		json_decref(red);
+		json_decref(args);
+		run_free(&r);
+		return dk_error_set(DK_ECONFLICT,
+		                    "the escalation arguments of run %s cannot "
+		                    "be reproduced from its private state",
+		                    run);
+	}
+	json_decref(red);
+	run_free(&r);
+	*out = args;
+	return 0;
+}
+
+int dk_run_keep_pending(struct dk_ledger *l, const struct dk_workflow *wf,
+                        const char *run, const char *proposal,
+                        const json_t *args)
+{
+	struct dk_run_result res;
+	struct run r;
+	json_t *recs = NULL;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	memset(&res, 0, sizeof(res));
+	if ((rc = dk_run_records(&recs, NULL, l, run)) < 0)
+		return rc;
+	rc = continue_load(&r, &res, l, wf, run, recs, NULL);
+	json_decref(recs);
+	if (rc == 0) {
+		json_object_set(r.pending, proposal, (json_t *)args);
+		rc = state_save(&r);
+	}
 	run_free(&r);
 	return rc;
 }

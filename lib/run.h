@@ -109,4 +109,42 @@ void dk_proposal_id(char out[32], const char *ledger_id, const char *run,
 void dk_idempotency_key(char out[48], const char *ledger_id, const char *run,
                         const char *action, const json_t *args);
 
+
+/*
+ * For lib/dispatch: the run's private state (see above), as stored:
+ * {run, salt, session, input, steps, pending, hidden, ...}.
+ */
+int dk_run_private(json_t **out, struct dk_ledger *l, const char *run);
+
+/*
+ * Continue a run that paused on `proposal` once the proposal's dispatch
+ * reached a final result. With `failure` NULL the action step is
+ * recorded as ok with `output` (what the provider returned) and the run
+ * goes on to its end or its next gate; otherwise the step is recorded as
+ * failed with that reason and the run finishes as failed (or escalated
+ * when `escalated`). Returns 0 when the run went on (res says how it
+ * stopped), 1 when there was nothing to continue (the run finished or
+ * went past this proposal already), or a negative code. A continuation
+ * interrupted by a crash is finished by calling this again.
+ */
+int dk_run_continue(struct dk_run_result *res, struct dk_ledger *l,
+                    const struct dk_workflow *wf, const char *run,
+                    const char *proposal, const json_t *output,
+                    const char *failure, int escalated,
+                    const struct dk_run_opts *opts);
+
+/*
+ * For lib/dispatch: the full arguments of the escalation action a run
+ * recorded (`escalated` is the run.escalated body, which holds only their
+ * redacted form), evaluated again from the run's private state; refused
+ * (DK_ECONFLICT) unless, redacted, they equal the recorded ones.
+ */
+int dk_run_escalation_args(json_t **out, struct dk_ledger *l,
+                           const struct dk_workflow *wf, const char *run,
+                           const json_t *escalated);
+/* Keep a proposal's full arguments in the run's private state. */
+int dk_run_keep_pending(struct dk_ledger *l, const struct dk_workflow *wf,
+                        const char *run, const char *proposal,
+                        const json_t *args);
+
 #endif

@@ -14,6 +14,7 @@ struct dk_verify_policy {
 	json_t *policy;
 	json_t *proposals; /* id -> {hash, body, votes, approvals, decided} */
 	json_t *runs;      /* run -> starter */
+	json_t *escalated; /* run -> the action its run.escalated named */
 	size_t sigs;
 	double sig_ms;
 	/* the keys of the policy in force, parsed once */
@@ -77,6 +78,7 @@ int dk_verify__policy_new(struct dk_verify_policy **out, const char *trust)
 	}
 	vp->proposals = json_object();
 	vp->runs = json_object();
+	vp->escalated = json_object();
 	*out = vp;
 	return 0;
 }
@@ -90,6 +92,7 @@ void dk_verify__policy_free(struct dk_verify_policy *vp)
 	json_decref(vp->policy);
 	json_decref(vp->proposals);
 	json_decref(vp->runs);
+	json_decref(vp->escalated);
 	free(vp);
 }
 
@@ -222,6 +225,21 @@ static int decision(struct dk_verify_policy *vp, const struct dk_record *r)
 			    str(b, "proposal"));
 		return 0;
 	}
+	if (!strcmp(str(b, "by"), "escalation")) {
+		/* the workflow's escalate section, not a rule, approves the
+		 * action a run.escalated of the same run named */
+		const char *want = json_string_value(
+		    json_object_get(vp->escalated, str(pb, "run")));
+
+		if (strcmp(str(pb, "step"), "escalate") || !want ||
+		    strcmp(want, str(pb, "action")))
+			return dk_error_set(
+			    DK_ETAMPERED,
+			    "wrp://%s approved as an escalation, but its "
+			    "run escalated to no such action",
+			    str(b, "proposal"));
+		return 0;
+	}
 	if (!json_is_object(req))
 		return dk_error_set(
 		    DK_ETAMPERED,
@@ -312,6 +330,12 @@ int dk_verify__policy_record(struct dk_verify_policy *vp,
 		json_decref(vp->policy);
 		vp->policy = json_incref(json_object_get(b, "policy"));
 		keys_clear(vp);
+		return 0;
+	}
+	if (!strcmp(t, "run.escalated")) {
+		if (json_is_string(json_object_get(b, "action")))
+			json_object_set(vp->escalated, str(b, "run"),
+			                json_object_get(b, "action"));
 		return 0;
 	}
 	if (!strcmp(t, "run.started")) {
