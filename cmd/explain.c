@@ -8,7 +8,10 @@
 #include "util-cmd.h"
 #include "../lib/error.h"
 #include "../lib/handle.h"
+#include "../lib/index.h"
+#include "../lib/approval.h"
 #include "../lib/ledger.h"
+#include "../lib/policy.h"
 #include "../lib/run.h"
 
 #include <stdlib.h>
@@ -28,8 +31,56 @@ static char *compact(const json_t *v)
 	return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 }
 
+/* "verified", or why an approval's signature does not check out against
+ * the policy in force at its place in the chain. */
+static json_t *signature_status(struct dk_ledger *l, const json_t *rec)
+{
+	json_t *policy = NULL, *out;
+	uint64_t seq = (uint64_t)json_integer_value(json_object_get(rec, "seq"));
+	uint64_t pseq = 0;
+
+	/* the policy in force at the approval: the current one, unless it
+	 * was updated after the approval (rare: then walk back to it) */
+	{
+		struct dk_index *ix = NULL;
+		int rc = dk_index_open(&ix, l);
+
+		if (rc == 0)
+			rc = dk_policy_current(&policy, &pseq, l, ix);
+		dk_index_free(ix);
+		if (rc < 0)
+			return json_sprintf("unchecked: %s", dk_error_last());
+	}
+	while (pseq > seq) {
+		struct dk_record *r = NULL;
+		uint64_t s2;
+
+		json_decref(policy);
+		policy = NULL;
+		for (s2 = seq;; s2--) {
+			if (dk_ledger_read(&r, l, s2) < 0)
+				return json_sprintf("unchecked: %s",
+				                    dk_error_last());
+			if (!strcmp(r->type, "genesis") ||
+			    !strcmp(r->type, "policy.update"))
+				break;
+			dk_record_free(r);
+		}
+		policy = json_incref(json_object_get(r->body, "policy"));
+		dk_record_free(r);
+		pseq = s2;
+	}
+	if (dk_approval_check_signature(policy, json_object_get(rec, "body"),
+	                                dk_ledger_id(l), NULL) < 0)
+		out = json_sprintf("INVALID: %s", dk_error_last());
+	else
+		out = json_string("verified");
+	json_decref(policy);
+	return out;
+}
+
 /* A run's story, distilled from its records, for every output format. */
-static json_t *summarize(json_t *recs, size_t checked)
+static json_t *summarize(struct dk_ledger *l, json_t *recs, size_t checked)
 {
 	json_t *started = json_object_get(json_array_get(recs, 0), "body");
 	json_t *out = json_object(), *steps = json_array(),
@@ -86,9 +137,12 @@ static json_t *summarize(json_t *recs, size_t checked)
 			              "at", json_object_get(rec, "at"), "actor",
 			              json_object_get(rec, "actor"), "body", b,
 			              "evidence", h);
-			if (p && !strcmp(type, "approval"))
+			if (p && !strcmp(type, "approval")) {
+				json_object_set_new(e, "signature",
+				                    signature_status(l, rec));
 				json_array_append(
 				    json_object_get(p, "approvals"), e);
+			}
 			else if (p && !strncmp(type, "dispatch.", 9))
 				json_array_append(
 				    json_object_get(p, "dispatches"), e);
@@ -195,9 +249,7 @@ static void print_gate(struct dk_cmd_ctx *ctx, const json_t *p)
 		printf("        %-7s %s by %s (%s) at %s, signature %s\n",
 		       i ? "" : "votes", str(b, "decision"),
 		       str(b, "principal"), str(b, "role"), str(a, "at"),
-		       json_is_true(json_object_get(b, "signature_verified"))
-		           ? "verified"
-		           : "recorded");
+		       str(a, "signature"));
 		if (!strcmp(str(b, "decision"), "approve"))
 			got++;
 	}
@@ -456,7 +508,7 @@ int cmd_explain(struct dk_cmd_ctx *ctx)
 	}
 	if ((rc = dk_run_records(&recs, &checked, ctx->ledger, h.id)) < 0)
 		return dk_cmd_error(ctx, rc);
-	sum = summarize(recs, checked);
+	sum = summarize(ctx->ledger, recs, checked);
 	if (!strcmp(fmt, "json"))
 		dk_print_json(sum, 0);
 	else if (!strcmp(fmt, "dot"))

@@ -449,6 +449,10 @@ class Handler(BaseHTTPRequestHandler):
         if len(parts) == 5 and parts[1:3] == ["v1", "orders"] \
                 and parts[4] == "cancel" and parts[3]:
             return self.cancel_order
+        # Shopify's form: /orders/ID/cancel.json (the demo's workflow)
+        if len(parts) == 4 and parts[1] == "orders" \
+                and parts[3] == "cancel.json" and parts[2]:
+            return self.cancel_order
         return None
 
     def effect(self, kind, rid, params):
@@ -476,7 +480,8 @@ class Handler(BaseHTTPRequestHandler):
                      "charge": p.get("charge"), "status": "succeeded"}, {}
 
     def cancel_order(self, p, path):
-        oid = path.split("/")[3]
+        parts = path.split("/")
+        oid = parts[3] if parts[1] == "v1" else parts[2]
         cid = self.server.st.new_id("cx")
         self.effect("order_cancel", cid, dict(p, order=oid))
         return 200, {"order": {"id": oid, "cancel_id": cid,

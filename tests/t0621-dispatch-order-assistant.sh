@@ -60,7 +60,8 @@ test_expect_success 'explain: the cancel, its result, the resumed run, the mail'
 	grep "cancel_order .*shopify.cancel_order .*ok" ex &&
 	grep "send_confirmation .*sendgrid.send_confirmation_email .*ok" ex &&
 	grep "{\"message_id\":\"msg_" ex &&
-	grep "^status  completed" ex
+	grep "^status  completed" ex &&
+	grep "votes   approve by lead (support_lead) .*signature verified" ex
 '
 
 test_expect_success 'the customer email and the tokens never reach the ledger' '

@@ -1,95 +1,148 @@
 #!/bin/sh
-# make demo: play docket's flow end to end on a fresh local ledger.
-# DEMO_DIR names the folder (default ./demo-ledger; replaced each run).
-# DEMO_FAST=1 skips the pauses (CI).
+# make demo: the order assistant's "cancel my order" flow, end to end, on
+# a fresh local ledger, with no external service: the demo shop on SQLite,
+# a fake Shopify/SendGrid on 127.0.0.1, SSH keys made on the spot.
+#
+#   DEMO_DIR   where the demo keeps its ledger and keys (default
+#              ./demo-ledger; replaced on each run, kept afterwards)
+#   DEMO_FAST  1: no pauses between steps (CI)
 set -eu
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 : "${DOCKET_BUILD:=$SRC/build}"
 PATH=$DOCKET_BUILD/bin:$PATH
 DIR=${DEMO_DIR:-$SRC/demo-ledger}
-export DOCKET_LEDGER=$DIR/ledger
-export NO_COLOR=${NO_COLOR:-}
+WF=$SRC/workflows/commerce/order_assistant.yaml
+export DOCKET_LEDGER="$DIR/ledger" DOCKET_FSYNC=${DOCKET_FSYNC:-1}
+export DOCKET_SHOP_DB="$DIR/shop.db"
+# the provider's secrets: read by name at dispatch, never recorded
+export SHOPIFY_ACCESS_TOKEN=shpat_demo_not_a_real_token
+export SENDGRID_API_KEY=SG.demo_not_a_real_key
 
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+	B=$(printf '\033[1m') D=$(printf '\033[2m') R=$(printf '\033[0m')
+else
+	B= D= R=
+fi
 step() {
-	printf '\n\033[1m== %s\033[0m\n' "$*"
+	printf '\n%s== %s%s\n' "$B" "$*" "$R"
 	[ -n "${DEMO_FAST:-}" ] || sleep 1
 }
 run() {
-	printf '$ %s\n' "$*"
+	printf '%s$ %s%s\n' "$D" "$*" "$R"
 	"$@"
 }
+# run a command that stops with a documented non-zero code
+run_expect() {
+	want=$1
+	shift
+	printf '%s$ %s%s\n' "$D" "$*" "$R"
+	rc=0
+	"$@" || rc=$?
+	if [ "$rc" != "$want" ]; then
+		echo "demo: expected exit $want, got $rc" >&2
+		exit 1
+	fi
+	printf '%s(exit %s)%s\n' "$D" "$rc" "$R"
+}
+
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null || :; }
+trap cleanup EXIT
 
 rm -rf "$DIR"
 mkdir -p "$DIR/keys"
-step "demo keys for an admin, generated on the spot (ssh-keygen)"
-ssh-keygen -q -t ed25519 -N '' -C "admin@demo" -f "$DIR/keys/admin"
-echo "$DIR/keys/admin.pub"
 
-step "a new ledger: a git repository whose first record fixes its id and policy"
-run docket init --admin admin --key "$DIR/keys/admin.pub" "$DOCKET_LEDGER"
+step "three people, three SSH keys (made now with ssh-keygen)"
+for who in admin ci-bot lead-ana; do
+	ssh-keygen -q -t ed25519 -N '' -C "$who@demo" -f "$DIR/keys/$who" </dev/null
+done
+ls "$DIR/keys"
 
-step "records are appended as hash-chained JSON, one git commit each"
-DOCKET_ACTOR=ci-bot run docket note "customer asked to cancel ORD-1001"
-DOCKET_ACTOR=lead-ana run docket note "checked ORD-1001: unfulfilled, cancel allowed"
-run docket log
+step "a ledger whose policy names them: admin, an agent, a support lead"
+cat >"$DIR/policy.json" <<EOF
+{"version": 1, "admins_required": 1, "principals": [
+ {"name": "admin", "roles": ["admin"], "key": "$(cat "$DIR/keys/admin.pub")"},
+ {"name": "ci-bot", "roles": ["agent"], "key": "$(cat "$DIR/keys/ci-bot.pub")"},
+ {"name": "lead-ana", "roles": ["support_lead"], "key": "$(cat "$DIR/keys/lead-ana.pub")"}]}
+EOF
+run docket init --policy "$DIR/policy.json" "$DOCKET_LEDGER"
 
-step "one record, with its evidence handle"
-run docket show 1
+step "the demo shop (SQLite) and a fake Shopify and SendGrid on 127.0.0.1"
+sqlite3 "$DOCKET_SHOP_DB" <"$SRC/workflows/commerce/shop.sql"
+python3 "$SRC/tests/fake-provider.py" --port-file "$DIR/provider.port" \
+	--log "$DIR/provider.log" --max-seconds 300 2>"$DIR/provider.err" &
+pid=$!
+i=0
+while [ ! -s "$DIR/provider.port" ]; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || { echo "demo: the fake provider did not start" >&2; exit 1; }
+	sleep 0.1
+done
+url="http://127.0.0.1:$(cat "$DIR/provider.port")"
+export DOCKET_SHOPIFY_URL="$url" DOCKET_SENDGRID_URL="$url"
+echo "provider: $url"
+run docket lint "$WF"
 
-step "an auditor saves the head, then verifies with docket and with git"
+step "a customer asks to cancel ORD-1001: the CI bot runs the order assistant"
+DOCKET_ACTOR=ci-bot run_expect 20 docket run --json "$WF" \
+	--session tenant_id=acme --session principal=ci-bot \
+	--session current_customer_id=CUST-1 --session current_cart_id=CART-1 \
+	--input order_id=ORD-1001 --input user_request='Can you cancel my order?' |
+	tee "$DIR/run.json"
+RUN=$(sed -n 's/.*"run":"\([^"]*\)".*/\1/p' "$DIR/run.json")
+P=$(sed -n 's/.*"pending_proposals":\[{"handle":"[^"]*","id":"\([^"]*\)".*/\1/p' "$DIR/run.json")
+echo "the run checked the order (evidence), proposed the cancellation and paused (exit 20)"
+
+step "what is waiting for whom"
+run docket status
+
+step "support lead Ana approves with her own key (signed, in the ledger)"
+DOCKET_ACTOR=lead-ana run docket approve --yes --key "$DIR/keys/lead-ana" "wrp://$P"
+
+step "dispatch: the cancellation is sent exactly once, then the run goes on to the email"
+run docket dispatch --ready
+echo "side effects the provider performed:"
+python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e.get("event") == "effect":
+        print("  %s (Idempotency-Key %s)" % (e["kind"], e["key"]))
+' "$DIR/provider.log"
+echo "a second dispatch finds nothing left to send:"
+run docket dispatch --ready
+
+step "the run's timeline, each record hash-checked as it is read"
+run docket explain "agent-run://$RUN"
+
+step "an auditor saves the head and verifies: chain, signatures, policy"
 anchor=$(docket head | cut -d' ' -f1)
 echo "saved anchor: $anchor"
 run docket verify --anchor "$anchor"
-run git -C "$DOCKET_LEDGER" log --oneline
-run git -C "$DOCKET_LEDGER" fsck --strict
-if [ -f "$SRC/ledger/verify.py" ]; then
-	run python3 "$SRC/ledger/verify.py" "$DOCKET_LEDGER"
-fi
+run python3 "$SRC/ledger/verify.py" "$DOCKET_LEDGER"
+run git -C "$DOCKET_LEDGER" fsck --strict --no-dangling
+echo "secrets in the ledger's objects: $(git -C "$DOCKET_LEDGER" cat-file --batch-all-objects --batch | grep -c -a -e "$SHOPIFY_ACCESS_TOKEN" -e "$SENDGRID_API_KEY" || :)"
 
-step "tamper with one record in a copy: rewrite it through git plumbing"
+step "tamper with one record in a copy, through git plumbing (a careful forger
+      also fixes the commit trailer)"
 git clone -q --bare "$DOCKET_LEDGER" "$DIR/tampered"
-(
-	export GIT_DIR="$DIR/tampered"
-	path=00/00/00/00/01.json
-	git cat-file blob "main:$path" | sed 's/ORD-1001/ORD-1002/' >"$DIR/rec"
-	blob=$(git hash-object -w "$DIR/rec")
-	old=$(git cat-file blob "main:$path" | sha256sum | cut -c1-64)
-	new=$(sha256sum <"$DIR/rec" | cut -c1-64)
-	# rebuild every commit from record 1 on, so git itself is consistent
-	git rev-list --reverse main | tail -n +2 >"$DIR/commits"
-	parent=$(git rev-list --max-parents=0 main)
-	while read -r c; do
-		idx=$(mktemp)
-		GIT_INDEX_FILE=$idx git read-tree "$c"
-		GIT_INDEX_FILE=$idx git update-index --cacheinfo "100644,$blob,$path" 2>/dev/null || true
-		tree=$(GIT_INDEX_FILE=$idx git write-tree)
-		rm -f "$idx"
-		# a careful forger also fixes the commit's Docket-Record trailer
-		parent=$(git cat-file commit "$c" | sed '1,/^$/d' |
-			sed "s/^Docket-Record: $old\$/Docket-Record: $new/" |
-			GIT_AUTHOR_NAME=x GIT_AUTHOR_EMAIL=docket \
-			GIT_COMMITTER_NAME=x GIT_COMMITTER_EMAIL=docket \
-			GIT_AUTHOR_DATE="$(git log -1 --format=%at "$c") +0000" \
-			GIT_COMMITTER_DATE="$(git log -1 --format=%ct "$c") +0000" \
-			git commit-tree "$tree" -p "$parent")
-	done <"$DIR/commits"
-	git update-ref refs/heads/main "$parent"
-)
-printf '$ docket verify --ledger %s\n' "$DIR/tampered"
+python3 "$SRC/tests/tamper.py" "$DIR/tampered" edit-byte 2 body --fix-trailer >/dev/null
+printf '%s$ docket verify --ledger %s%s\n' "$D" "$DIR/tampered" "$R"
 rc=0
 docket verify --ledger "$DIR/tampered" || rc=$?
 if [ $rc = 0 ]; then
 	echo "demo: the tampered copy verified; this is a bug" >&2
 	exit 1
 fi
-echo "(exit $rc: 10 means tampered; the next record's prev no longer matches)"
+echo "(exit $rc: 10 means tampered; docket names the first bad record)"
 
 step "done"
 cat <<MSG
 The ledger is kept in $DOCKET_LEDGER. Try:
   export DOCKET_LEDGER=$DOCKET_LEDGER
   docket log
-  docket show 2
+  docket explain agent-run://$RUN --format dot
+  docket show 1
   docket verify --json
   git -C \$DOCKET_LEDGER log --stat
 MSG

@@ -6,7 +6,7 @@ set -u
 PKGS="gcc make pkg-config git python3 openssh-client strace
 libgit2-dev libyaml-dev libcurl4-openssl-dev libjansson-dev libjq-dev
 libonig-dev libssl-dev libcmocka-dev libsqlite3-dev sqlite3 zlib1g-dev
-zsh fish man-db"
+zsh fish man-db jq curl openssl graphviz binutils"
 
 missing=""
 if command -v dpkg-query >/dev/null 2>&1; then
