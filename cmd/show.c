@@ -3,6 +3,8 @@
 #include "../lib/error.h"
 #include "../lib/handle.h"
 #include "../lib/ledger.h"
+#include "../lib/proposal.h"
+#include "../lib/run.h"
 
 #include <stdlib.h>
 
@@ -27,12 +29,29 @@ int cmd_show(struct dk_cmd_ctx *ctx)
 	case DK_HANDLE_HASH:
 		rc = dk_ledger_find_hash(&r, ctx->ledger, h.id);
 		break;
-	default:
-		dk_cmd_errorf(ctx,
-		              "%s: use 'docket explain' for runs and "
-		              "proposals",
-		              ctx->opts.argv[0]);
-		return DK_EXIT_USAGE;
+	case DK_HANDLE_RUN: {
+		/* a run is shown by its run.started record */
+		json_t *recs = NULL;
+
+		rc = dk_run_records(&recs, NULL, ctx->ledger, h.id);
+		if (rc == 0)
+			rc = dk_ledger_read(
+			    &r, ctx->ledger,
+			    (uint64_t)json_integer_value(json_object_get(
+			        json_array_get(recs, 0), "seq")));
+		json_decref(recs);
+		break;
+	}
+	case DK_HANDLE_PROPOSAL: {
+		/* a proposal by its proposal record */
+		struct dk_proposal *p = NULL;
+
+		rc = dk_proposal_load(&p, ctx->ledger, h.id);
+		if (rc == 0)
+			rc = dk_ledger_read(&r, ctx->ledger, p->seq);
+		dk_proposal_free(p);
+		break;
+	}
 	}
 	if (rc < 0)
 		return dk_cmd_error(ctx, rc);

@@ -72,4 +72,12 @@ test_expect_success 'the customer email and the tokens never reach the ledger' '
 	docket verify >/dev/null
 '
 
+test_expect_success 'show resolves run and proposal handles to their records' '
+	docket show "agent-run://$(cat r)" >s1 &&
+	grep -q "^type    run.started" s1 &&
+	docket show --json "wrp://$(cat p)" | jq -e ".record.type == \"proposal\"" &&
+	test_expect_code 3 docket show wrp://p-0000000000000000 2>err &&
+	grep -q "no proposal" err
+'
+
 test_done
