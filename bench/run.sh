@@ -67,6 +67,8 @@ for n in $SIZES; do
 	gen "$n" || continue
 	rm -rf "$WORK/L"
 	cp -a "$CACHE/gen-$n" "$WORK/L"
+	# let the copy's writeback finish before anything is timed
+	sync
 	on=$(append-bench "$WORK/L" $((APPENDS / 4)) | awk '{print $6}')
 	off=$(DOCKET_FSYNC=0 append-bench "$WORK/L" "$APPENDS" | awk '{print $6}')
 	p_on=$(DOCKET_LEDGER=$WORK/L per_run "$PROCS" docket note "bench")
