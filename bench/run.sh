@@ -154,3 +154,12 @@ DOCKET_BUILD=$B "$SRC/bench/http.sh" "${BENCH_HTTP:-1000}" | sed 's/^/  /'
 echo
 echo "== docket run: per-step overhead (bench/run-bench.sh; target < 2 ms a step with fsync off, flat in ledger size)"
 DOCKET_BUILD=$B BENCH_RUN_SIZES="${BENCH_RUN_SIZES:-1000 100000}" sh "$SRC/bench/run-bench.sh" | sed 's/^/  /'
+
+echo
+echo "== approvals: docket status and approve latency, signatures per second (bench/approvals.sh)"
+DOCKET_BUILD=$B BENCH_SIZES="${BENCH_APPROVAL_SIZES:-1000 100000 1000000}" \
+	sh "$SRC/bench/approvals.sh" | sed 's/^/  /'
+
+echo
+echo "== dispatch throughput against the fake provider (bench/dispatch.sh)"
+DOCKET_BUILD=$B sh "$SRC/bench/dispatch.sh" "${BENCH_DISPATCH:-50}" | sed 's/^/  /'
