@@ -697,7 +697,7 @@ int dk_ledger_find_hash(struct dk_record **out, struct dk_ledger *l,
 
 /* --- writing --------------------------------------------------------- */
 
-static int valid_type(const char *t)
+int dk_record_type_valid(const char *t)
 {
 	size_t i, n = strlen(t);
 
@@ -1045,7 +1045,7 @@ int dk_ledger_append(struct dk_append_result *out, struct dk_ledger *l,
 {
 	int rc, tries;
 
-	if (!type || !valid_type(type) || !strcmp(type, "genesis"))
+	if (!type || !dk_record_type_valid(type) || !strcmp(type, "genesis"))
 		return dk_error_set(DK_EINVALID, "invalid record type '%s'",
 		                    type ? type : "");
 	if (!actor || !*actor || strlen(actor) > 256)

@@ -103,6 +103,8 @@ int dk_ledger_foreach(struct dk_ledger *l, uint64_t from, dk_record_cb cb,
 void dk_record_free(struct dk_record *r);
 /* Parse blob bytes into a record (checks the required fields). */
 int dk_record_parse(struct dk_record **out, const char *bytes, size_t len);
+/* Is t a record type: [a-z][a-z0-9_.-]{0,63}? */
+int dk_record_type_valid(const char *t);
 /* Path of a record in the tree: "00/00/01/23/45.json". */
 void dk_record_path(char out[32], uint64_t seq);
 

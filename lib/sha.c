@@ -25,6 +25,46 @@ static void put_be64(unsigned char *p, uint64_t v)
 	put_be32(p + 4, (uint32_t)v);
 }
 
+/* The buffering both hashes share: whole 64-byte blocks go to block(). */
+static void feed(uint32_t *h, uint64_t *total, unsigned char buf[64], size_t *n,
+                 const void *data, size_t len,
+                 void (*block)(uint32_t *, const unsigned char *))
+{
+	const unsigned char *p = data;
+
+	*total += len;
+	if (*n) {
+		size_t take = 64 - *n < len ? 64 - *n : len;
+		memcpy(buf + *n, p, take);
+		*n += take;
+		p += take;
+		len -= take;
+		if (*n < 64)
+			return;
+		block(h, buf);
+		*n = 0;
+	}
+	for (; len >= 64; p += 64, len -= 64)
+		block(h, p);
+	memcpy(buf, p, len);
+	*n = len;
+}
+
+/* Padding and the length in bits, then the last block(s). */
+static void finish(uint32_t *h, uint64_t total, unsigned char buf[64], size_t n,
+                   void (*block)(uint32_t *, const unsigned char *))
+{
+	buf[n++] = 0x80;
+	if (n > 56) {
+		memset(buf + n, 0, 64 - n);
+		block(h, buf);
+		n = 0;
+	}
+	memset(buf + n, 0, 56 - n);
+	put_be64(buf + 56, total * 8);
+	block(h, buf);
+}
+
 /* --- SHA-1 (FIPS 180-4) --------------------------------------------- */
 
 static void sha1_block(uint32_t h[5], const unsigned char *p)
@@ -68,8 +108,8 @@ static void sha1_block(uint32_t h[5], const unsigned char *p)
 
 void dk_sha1_init(struct dk_sha1 *c)
 {
-	static const uint32_t iv[5] = {0x67452301, 0xefcdab89, 0x98badcfe,
-	                               0x10325476, 0xc3d2e1f0};
+	static const uint32_t iv[5] = { 0x67452301, 0xefcdab89, 0x98badcfe,
+		                        0x10325476, 0xc3d2e1f0 };
 
 	memcpy(c->h, iv, sizeof(iv));
 	c->len = 0;
@@ -78,40 +118,14 @@ void dk_sha1_init(struct dk_sha1 *c)
 
 void dk_sha1_update(struct dk_sha1 *c, const void *data, size_t len)
 {
-	const unsigned char *p = data;
-
-	c->len += len;
-	if (c->n) {
-		size_t take = 64 - c->n < len ? 64 - c->n : len;
-		memcpy(c->buf + c->n, p, take);
-		c->n += take;
-		p += take;
-		len -= take;
-		if (c->n < 64)
-			return;
-		sha1_block(c->h, c->buf);
-		c->n = 0;
-	}
-	for (; len >= 64; p += 64, len -= 64)
-		sha1_block(c->h, p);
-	memcpy(c->buf, p, len);
-	c->n = len;
+	feed(c->h, &c->len, c->buf, &c->n, data, len, sha1_block);
 }
 
 void dk_sha1_final(unsigned char out[20], struct dk_sha1 *c)
 {
-	uint64_t bits = c->len * 8;
 	int i;
 
-	c->buf[c->n++] = 0x80;
-	if (c->n > 56) {
-		memset(c->buf + c->n, 0, 64 - c->n);
-		sha1_block(c->h, c->buf);
-		c->n = 0;
-	}
-	memset(c->buf + c->n, 0, 56 - c->n);
-	put_be64(c->buf + 56, bits);
-	sha1_block(c->h, c->buf);
+	finish(c->h, c->len, c->buf, c->n, sha1_block);
 	for (i = 0; i < 5; i++)
 		put_be32(out + 4 * i, c->h[i]);
 }
@@ -119,17 +133,17 @@ void dk_sha1_final(unsigned char out[20], struct dk_sha1 *c)
 /* --- SHA-256 (FIPS 180-4) ------------------------------------------- */
 
 static const uint32_t K256[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,
-    0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
-    0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
-    0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147,
-    0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
-    0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-    0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
-    0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
-    0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,
+	0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
+	0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
+	0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147,
+	0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+	0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+	0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
+	0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
+	0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 };
 
 static void sha256_block(uint32_t h[8], const unsigned char *p)
@@ -170,9 +184,9 @@ static void sha256_block(uint32_t h[8], const unsigned char *p)
 
 void dk_sha256_init(struct dk_sha256 *c)
 {
-	static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372,
-	                               0xa54ff53a, 0x510e527f, 0x9b05688c,
-	                               0x1f83d9ab, 0x5be0cd19};
+	static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372,
+		                        0xa54ff53a, 0x510e527f, 0x9b05688c,
+		                        0x1f83d9ab, 0x5be0cd19 };
 
 	memcpy(c->h, iv, sizeof(iv));
 	c->len = 0;
@@ -181,40 +195,14 @@ void dk_sha256_init(struct dk_sha256 *c)
 
 void dk_sha256_update(struct dk_sha256 *c, const void *data, size_t len)
 {
-	const unsigned char *p = data;
-
-	c->len += len;
-	if (c->n) {
-		size_t take = 64 - c->n < len ? 64 - c->n : len;
-		memcpy(c->buf + c->n, p, take);
-		c->n += take;
-		p += take;
-		len -= take;
-		if (c->n < 64)
-			return;
-		sha256_block(c->h, c->buf);
-		c->n = 0;
-	}
-	for (; len >= 64; p += 64, len -= 64)
-		sha256_block(c->h, p);
-	memcpy(c->buf, p, len);
-	c->n = len;
+	feed(c->h, &c->len, c->buf, &c->n, data, len, sha256_block);
 }
 
 void dk_sha256_final(unsigned char out[32], struct dk_sha256 *c)
 {
-	uint64_t bits = c->len * 8;
 	int i;
 
-	c->buf[c->n++] = 0x80;
-	if (c->n > 56) {
-		memset(c->buf + c->n, 0, 64 - c->n);
-		sha256_block(c->h, c->buf);
-		c->n = 0;
-	}
-	memset(c->buf + c->n, 0, 56 - c->n);
-	put_be64(c->buf + 56, bits);
-	sha256_block(c->h, c->buf);
+	finish(c->h, c->len, c->buf, c->n, sha256_block);
 	for (i = 0; i < 8; i++)
 		put_be32(out + 4 * i, c->h[i]);
 }

@@ -237,20 +237,6 @@ static int parse_at(int64_t *out, const char *s)
 	return 0;
 }
 
-static int valid_type(const char *t)
-{
-	size_t i, n = strlen(t);
-
-	if (n == 0 || n > 64 || t[0] < 'a' || t[0] > 'z')
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((t[i] >= 'a' && t[i] <= 'z') ||
-		      (t[i] >= '0' && t[i] <= '9') || t[i] == '_' ||
-		      t[i] == '.' || t[i] == '-'))
-			return 0;
-	return 1;
-}
-
 struct walk {
 	git_repository *repo;
 	git_oid *ids;
@@ -602,7 +588,7 @@ static int check_record(struct state *s, git_commit *c, const git_oid *cid,
 		              : "a second genesis record");
 		goto out;
 	}
-	if (!valid_type(rec->type)) {
+	if (!dk_record_type_valid(rec->type)) {
 		fail(r, DK_ETAMPERED, (long long)seq, cid,
 		     "record type '%s' is not a valid type", rec->type);
 		goto out;
