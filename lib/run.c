@@ -1225,9 +1225,8 @@ static json_t *rule_context(const struct run *r, const struct dk_action *act,
 }
 
 /* The approval rule for act with args: 0 with *rule (NULL: none). */
-static int match_rule(const struct dk_approval_rule **rule,
-                      const struct run *r, const struct dk_action *act,
-                      json_t *args)
+static int match_rule(const struct dk_approval_rule **rule, const struct run *r,
+                      const struct dk_action *act, json_t *args)
 {
 	json_t *ctx = rule_context(r, act, args);
 	int rc = dk_workflow_match_approval(rule, r->wf, ctx);
@@ -1271,9 +1270,9 @@ static json_t *rule_saw(const char *src, const json_t *ctx)
 			i++;
 			continue;
 		}
-		if (src[i] != '.' || (i > 0 && (ident_char(src[i - 1]) ||
-		                               src[i - 1] == ']' ||
-		                               src[i - 1] == ')'))) {
+		if (src[i] != '.' ||
+		    (i > 0 && (ident_char(src[i - 1]) || src[i - 1] == ']' ||
+		               src[i - 1] == ')'))) {
 			i++;
 			continue;
 		}
@@ -1297,8 +1296,8 @@ static json_t *rule_saw(const char *src, const json_t *ctx)
 		}
 		memcpy(path, src + start, pl);
 		path[pl] = '\0';
-		json_object_set_new(saw, path, v ? json_deep_copy(v)
-		                                 : json_null());
+		json_object_set_new(saw, path,
+		                    v ? json_deep_copy(v) : json_null());
 	}
 	return saw;
 }
@@ -1327,8 +1326,8 @@ static int record_proposal(struct run *r, const struct dk_action *act,
 			return rc;
 		dk_hex(nonce, rnd, sizeof(rnd));
 	}
-	snprintf(id_step, sizeof(id_step), "%s%s", step ? step : "propose:",
-	         nonce);
+	snprintf(id_step, sizeof(id_step), "%s%s",
+	         step ? step : "propose:", nonce);
 	dk_proposal_id(pid, dk_ledger_id(r->l), r->id, id_step, act->name,
 	               args);
 	dk_idempotency_key(key, dk_ledger_id(r->l), r->id, act->name, args);
@@ -1383,7 +1382,6 @@ static int record_proposal(struct run *r, const struct dk_action *act,
 	}
 	return 0;
 }
-
 
 static void refusal(char *why, size_t whysz, const struct dk_action *act,
                     const struct dk_approval_rule *rule)
@@ -1758,6 +1756,51 @@ static void replay(struct run *r, const json_t *recs, const json_t *st)
 	}
 }
 
+/*
+ * A started run brought back: its private state (full values, pending
+ * action args, hidden values) and its progress replayed from the records
+ * the ledger holds (recs: dk_run_records). Shared by resume, propose and
+ * the continuation after dispatch.
+ */
+static int load_run(struct run *r, struct dk_run_result *res,
+                    struct dk_ledger *l, const struct dk_workflow *wf,
+                    const char *run, const json_t *recs,
+                    const struct dk_run_opts *opts)
+{
+	json_t *st = NULL;
+	int rc;
+
+	if ((rc = state_load(&st, l, run)) < 0)
+		return rc;
+	snprintf(r->id, sizeof(r->id), "%s", run);
+	snprintf(r->salt, sizeof(r->salt), "%s",
+	         json_string_value(json_object_get(st, "salt")));
+	r->l = l;
+	r->wf = wf;
+	r->actor = opts && opts->actor ? opts->actor : "docket";
+	r->res = res;
+	r->session = json_incref(json_object_get(st, "session"));
+	r->input = json_incref(json_object_get(st, "input"));
+	r->steps = json_object();
+	r->started_seq = (uint64_t)json_integer_value(
+	    json_object_get(json_array_get(recs, 0), "seq"));
+	snprintf(res->run, sizeof(res->run), "%s", run);
+	res->started_seq = r->started_seq;
+	replay(r, recs, st);
+	r->pending = json_incref(json_object_get(st, "pending"));
+	if (!r->pending)
+		r->pending = json_object();
+	r->hidden = json_incref(json_object_get(st, "hidden"));
+	if (!r->hidden)
+		r->hidden = json_array();
+	if (!r->session)
+		r->session = json_object();
+	if (!r->input)
+		r->input = json_object();
+	json_decref(st);
+	return 0;
+}
+
 static int resume_locked(struct dk_run_result *res, struct dk_ledger *l,
                          const struct dk_workflow *wf, const char *run,
                          const struct dk_run_opts *opts);
@@ -1792,7 +1835,7 @@ static int resume_locked(struct dk_run_result *res, struct dk_ledger *l,
                          const struct dk_run_opts *opts)
 {
 	struct run r;
-	json_t *recs = NULL, *st = NULL, *rec, *started;
+	json_t *recs = NULL, *rec, *started;
 	const char *hash;
 	size_t i, k;
 	int rc;
@@ -1847,32 +1890,10 @@ static int resume_locked(struct dk_run_result *res, struct dk_ledger *l,
 			}
 		}
 	}
-	if ((rc = state_load(&st, l, run)) < 0) {
+	if ((rc = load_run(&r, res, l, wf, run, recs, opts)) < 0) {
 		json_decref(recs);
 		return rc;
 	}
-	snprintf(r.id, sizeof(r.id), "%s", run);
-	snprintf(r.salt, sizeof(r.salt), "%s",
-	         json_string_value(json_object_get(st, "salt")));
-	r.l = l;
-	r.wf = wf;
-	r.actor = opts && opts->actor ? opts->actor : "docket";
-	r.res = res;
-	r.session = json_incref(json_object_get(st, "session"));
-	r.input = json_incref(json_object_get(st, "input"));
-	r.steps = json_object();
-	r.started_seq = (uint64_t)json_integer_value(
-	    json_object_get(json_array_get(recs, 0), "seq"));
-	snprintf(res->run, sizeof(res->run), "%s", run);
-	res->started_seq = r.started_seq;
-	replay(&r, recs, st);
-	r.pending = json_incref(json_object_get(st, "pending"));
-	if (!r.pending)
-		r.pending = json_object();
-	r.hidden = json_incref(json_object_get(st, "hidden"));
-	if (!r.hidden)
-		r.hidden = json_array();
-	json_decref(st);
 	json_decref(recs);
 	rc = append(
 	    &r, "run.resumed",
@@ -1922,16 +1943,15 @@ int dk_run_of_proposal(char *run, size_t runsz, struct dk_ledger *l)
 
 int dk_run_propose(struct dk_run_proposal *out, struct dk_ledger *l,
                    const struct dk_workflow *wf, const char *run,
-                   const char *action, const json_t *args,
-                   const char *reason, const struct dk_run_opts *opts)
+                   const char *action, const json_t *args, const char *reason,
+                   const struct dk_run_opts *opts)
 {
 	const struct dk_approval_rule *rule = NULL;
 	const struct dk_action *act;
 	struct dk_run_result res;
 	struct run r;
-	json_t *recs = NULL, *st = NULL, *rec, *full;
+	json_t *recs = NULL;
 	const char *hash;
-	size_t i;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -1964,49 +1984,11 @@ int dk_run_propose(struct dk_run_proposal *out, struct dk_ledger *l,
 		json_decref(recs);
 		return DK_EINVALID;
 	}
-	if ((rc = state_load(&st, l, run)) < 0) {
+	/* the rules see the outputs of the steps the ledger holds */
+	if ((rc = load_run(&r, &res, l, wf, run, recs, opts)) < 0) {
 		json_decref(recs);
 		return rc;
 	}
-	snprintf(r.id, sizeof(r.id), "%s", run);
-	snprintf(r.salt, sizeof(r.salt), "%s",
-	         json_string_value(json_object_get(st, "salt")));
-	r.l = l;
-	r.wf = wf;
-	r.actor = opts && opts->actor ? opts->actor : "docket";
-	r.res = &res;
-	r.session = json_incref(json_object_get(st, "session"));
-	r.input = json_incref(json_object_get(st, "input"));
-	r.usage = json_incref(json_object_get(st, "usage"));
-	r.levels = json_incref(json_object_get(st, "budget_levels"));
-	r.started_seq =
-	    (uint64_t)json_integer_value(json_object_get(st, "started_seq"));
-	r.pending = json_incref(json_object_get(st, "pending"));
-	r.hidden = json_incref(json_object_get(st, "hidden"));
-	if (!r.pending)
-		r.pending = json_object();
-	if (!r.hidden)
-		r.hidden = json_array();
-	if (!r.usage)
-		r.usage = json_object();
-	if (!r.levels)
-		r.levels = json_object();
-	/* the rules see the outputs of the steps the ledger holds */
-	r.steps = json_object();
-	json_array_foreach(recs, i, rec)
-	{
-		json_t *body = json_object_get(rec, "body");
-		const char *key =
-		    json_string_value(json_object_get(body, "step"));
-
-		if (strcmp(json_string_value(json_object_get(rec, "type")),
-		           "run.step") ||
-		    !key)
-			continue;
-		full = json_object_get(json_object_get(st, "steps"), key);
-		json_object_set(r.steps, key, full ? full : json_null());
-	}
-	json_decref(st);
 	json_decref(recs);
 	if ((rc = match_rule(&rule, &r, act, (json_t *)args)) < 0) {
 		dk_error_prefix("approval rules");
@@ -2038,46 +2020,6 @@ out:
 int dk_run_private(json_t **out, struct dk_ledger *l, const char *run)
 {
 	return state_load(out, l, run);
-}
-
-/* The run's state rebuilt from the state file and its records. */
-static int continue_load(struct run *r, struct dk_run_result *res,
-                         struct dk_ledger *l, const struct dk_workflow *wf,
-                         const char *run, const json_t *recs,
-                         const struct dk_run_opts *opts)
-{
-	json_t *st = NULL;
-	int rc;
-
-	if ((rc = state_load(&st, l, run)) < 0)
-		return rc;
-	snprintf(r->id, sizeof(r->id), "%s", run);
-	snprintf(r->salt, sizeof(r->salt), "%s",
-	         json_string_value(json_object_get(st, "salt")));
-	r->l = l;
-	r->wf = wf;
-	r->actor = opts && opts->actor ? opts->actor : "docket";
-	r->res = res;
-	r->session = json_incref(json_object_get(st, "session"));
-	r->input = json_incref(json_object_get(st, "input"));
-	r->steps = json_object();
-	r->started_seq =
-	    (uint64_t)json_integer_value(json_object_get(st, "started_seq"));
-	snprintf(res->run, sizeof(res->run), "%s", run);
-	res->started_seq = r->started_seq;
-	replay(r, recs, st);
-	r->pending = json_incref(json_object_get(st, "pending"));
-	if (!r->pending)
-		r->pending = json_object();
-	r->hidden = json_incref(json_object_get(st, "hidden"));
-	if (!r->hidden)
-		r->hidden = json_array();
-	if (!r->session)
-		r->session = json_object();
-	if (!r->input)
-		r->input = json_object();
-	json_decref(st);
-	return 0;
 }
 
 int dk_run_continue(struct dk_run_result *res, struct dk_ledger *l,
@@ -2115,7 +2057,8 @@ int dk_run_continue(struct dk_run_result *res, struct dk_ledger *l,
 		json_t *body = json_object_get(rec, "body");
 		const char *p =
 		    json_string_value(json_object_get(body, "proposal"));
-		const char *k = json_string_value(json_object_get(body, "step"));
+		const char *k =
+		    json_string_value(json_object_get(body, "step"));
 
 		if (!strcmp(type, "run.finished"))
 			done = 1;
@@ -2143,7 +2086,7 @@ int dk_run_continue(struct dk_run_result *res, struct dk_ledger *l,
 		                    "action step for",
 		                    run, step_key, wf->path);
 	}
-	if ((rc = continue_load(&r, res, l, wf, run, recs, opts)) < 0) {
+	if ((rc = load_run(&r, res, l, wf, run, recs, opts)) < 0) {
 		json_decref(recs);
 		run_free(&r);
 		return rc;
@@ -2152,10 +2095,10 @@ int dk_run_continue(struct dk_run_result *res, struct dk_ledger *l,
 	rc = append(&r, "run.resumed",
 	            json_pack("{s:s, s:I, s:s, s:s}", "run", run, "from_index",
 	                      (json_int_t)(stepped ? r.next : idx), "from_step",
-	                      stepped ? (r.next < wf->nsteps
-	                                     ? wf->steps[r.next].key
-	                                     : "(end)")
-	                              : step_key,
+	                      stepped
+	                          ? (r.next < wf->nsteps ? wf->steps[r.next].key
+	                                                 : "(end)")
+	                          : step_key,
 	                      "after_dispatch", proposal),
 	            NULL);
 	if (rc == 0 && !stepped) {
@@ -2165,22 +2108,22 @@ int dk_run_continue(struct dk_run_result *res, struct dk_ledger *l,
 
 		json_object_set_new(b, "proposal", json_string(proposal));
 		if (args) {
-			json_object_set_new(
-			    b, "args",
-			    redacted_copy(&r, args, "args", &s->action->redact));
+			json_object_set_new(b, "args",
+			                    redacted_copy(&r, args, "args",
+			                                  &s->action->redact));
 			json_object_set_new(b, "args_digest", digest(&r, args));
 		}
 		if (failure) {
 			json_object_set_new(b, "error", json_string(failure));
 		} else {
-			json_object_set_new(
-			    b, "output",
-			    redacted_copy(&r, output, "output",
-			                  &s->action->redact));
+			json_object_set_new(b, "output",
+			                    redacted_copy(&r, output, "output",
+			                                  &s->action->redact));
 			json_object_set_new(b, "output_digest",
 			                    digest(&r, output));
 			json_object_set(r.steps, s->key,
-			                output ? (json_t *)output : json_null());
+			                output ? (json_t *)output
+			                       : json_null());
 		}
 		if ((rc = state_save(&r)) == 0)
 			rc = append(&r, "run.step", b, NULL);
@@ -2233,7 +2176,7 @@ int dk_run_escalation_args(json_t **out, struct dk_ledger *l,
 		                    wf->path, cond ? cond : "?");
 	if ((rc = dk_run_records(&recs, NULL, l, run)) < 0)
 		return rc;
-	rc = continue_load(&r, &res, l, wf, run, recs, NULL);
+	rc = load_run(&r, &res, l, wf, run, recs, NULL);
 	json_decref(recs);
 	if (rc < 0) {
 		run_free(&r);
@@ -2281,7 +2224,7 @@ int dk_run_keep_pending(struct dk_ledger *l, const struct dk_workflow *wf,
 	memset(&res, 0, sizeof(res));
 	if ((rc = dk_run_records(&recs, NULL, l, run)) < 0)
 		return rc;
-	rc = continue_load(&r, &res, l, wf, run, recs, NULL);
+	rc = load_run(&r, &res, l, wf, run, recs, NULL);
 	json_decref(recs);
 	if (rc == 0) {
 		json_object_set(r.pending, proposal, (json_t *)args);
