@@ -14,6 +14,9 @@
 
 DK_USES_LEDGER
 
+/* --session-file and --input-file are at most this large */
+#define DK_RUN_MAX_FILE (4 * 1024 * 1024)
+
 /* KEY=VALUE gives a string; KEY:=JSON a typed value. */
 static int put_pair(struct dk_cmd_ctx *ctx, json_t *obj, const char *opt,
                     const char *pair)
@@ -67,13 +70,16 @@ static json_t *gather(struct dk_cmd_ctx *ctx, const char *name,
 
 	if (file) {
 		json_error_t err;
+		char *text = NULL;
+		size_t len = 0;
 
-		obj = json_load_file(file, JSON_REJECT_DUPLICATES, &err);
-		if (!obj && err.line < 1) { /* cannot read it at all */
-			dk_cmd_errorf(ctx, "--%s %s: %s", file_opt, file,
-			              err.text);
+		/* bounded before parsing: a hostile file costs no memory */
+		if (dk_read_file(&text, &len, file, DK_RUN_MAX_FILE) < 0) {
+			dk_cmd_errorf(ctx, "--%s %s", file_opt, dk_error_last());
 			return NULL;
 		}
+		obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+		free(text);
 		if (!obj) {
 			dk_cmd_errorf(ctx, "%s:%d:%d: %s", file, err.line,
 			              err.column, err.text);
