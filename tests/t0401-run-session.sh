@@ -38,7 +38,7 @@ test_expect_success 'a malformed --input-file is refused with file:line:col' '
 	test_expect_code 6 docket run "$OA" $S1 --input-file bad.json 2>err &&
 	grep -q "^docket: run: bad.json:2:[0-9]*: " err &&
 	test_expect_code 6 docket run "$OA" $S1 --input-file missing.json 2>err &&
-	grep -q "^docket: run: --input-file missing.json: unable to open" err &&
+	grep -q "^docket: run: --input-file missing.json: No such file or directory" err &&
 	echo "[1, 2]" >arr.json &&
 	test_expect_code 6 docket run "$OA" $S1 --input-file arr.json 2>err &&
 	grep -q "arr.json: expected a JSON object" err &&
