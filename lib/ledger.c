@@ -83,7 +83,7 @@ void dk_record_path(char out[32], uint64_t seq)
 	         d + 6, d + 8);
 }
 
-static void seq_comps(char comps[LEVELS][8], uint64_t seq)
+void dk_record_path_parts(char comps[LEVELS][8], uint64_t seq)
 {
 	int i;
 
@@ -529,7 +529,7 @@ static int load_head(struct dk_ledger *l)
 	{
 		char want[LEVELS][8];
 
-		seq_comps(want, r->seq);
+		dk_record_path_parts(want, r->seq);
 		for (i = 0; i < LEVELS; i++)
 			if (strcmp(want[i], l->comps[i]))
 				goto bad;
@@ -804,7 +804,7 @@ static int write_commit(struct built *b, struct dk_ledger *l, int genesis,
 	size_t cl;
 	int i, k, rc;
 
-	seq_comps(comps, seq);
+	dk_record_path_parts(comps, seq);
 	b->obj[0].type = DK_OBJ_BLOB;
 	b->obj[0].data = (const unsigned char *)bytes;
 	b->obj[0].len = len;
@@ -1018,7 +1018,7 @@ static int append_locked(struct dk_append_result *out, struct dk_ledger *l,
 
 	/* the new head becomes the cache */
 	cache_drop(l);
-	seq_comps(l->comps, seq);
+	dk_record_path_parts(l->comps, seq);
 	for (i = 0; i < LEVELS; i++) {
 		l->raw[i] = b.raw[i];
 		l->rawlen[i] = b.len[i];

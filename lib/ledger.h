@@ -105,6 +105,8 @@ void dk_record_free(struct dk_record *r);
 int dk_record_parse(struct dk_record **out, const char *bytes, size_t len);
 /* Is t a record type: [a-z][a-z0-9_.-]{0,63}? */
 int dk_record_type_valid(const char *t);
+/* Its five components, one per tree level: "00" ... "45.json". */
+void dk_record_path_parts(char parts[5][8], uint64_t seq);
 /* Path of a record in the tree: "00/00/01/23/45.json". */
 void dk_record_path(char out[32], uint64_t seq);
 

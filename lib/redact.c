@@ -103,19 +103,72 @@ void dk_redact_collect(json_t *acc, const json_t *root, const char *prefix,
 			collect_in(acc, root, paths[i] + pl + 1);
 }
 
-static int is_redacted_value(const json_t *v, const json_t *values)
+/*
+ * str with every occurrence of each value (of at least 3 bytes) replaced
+ * by "[redacted]": a value can hide inside a longer string a later step
+ * built ("card 4111... pin 1234"). NULL when nothing was replaced.
+ */
+static char *redact_string(const char *str, const json_t *values)
 {
-	size_t i;
-	json_t *e;
+	size_t i, rl = strlen(DK_REDACTED_FIELD);
+	char *cur = NULL;
+	const char *src = str;
+	json_t *h;
 
-	json_array_foreach(values, i, e) if (json_equal(e, v)) return 1;
-	return 0;
+	json_array_foreach(values, i, h)
+	{
+		const char *needle = json_string_value(h), *p;
+		size_t nl = needle ? strlen(needle) : 0, n = 0;
+		char *out, *o;
+
+		if (nl < 3 || !strstr(src, needle))
+			continue;
+		for (p = src; (p = strstr(p, needle)); p += nl)
+			n++;
+		out = malloc(strlen(src) + n * rl + 1);
+		if (!out)
+			continue;
+		for (o = out, p = src;;) {
+			const char *m = strstr(p, needle);
+			size_t len = m ? (size_t)(m - p) : strlen(p);
+
+			memcpy(o, p, len);
+			o += len;
+			if (!m)
+				break;
+			memcpy(o, DK_REDACTED_FIELD, rl);
+			o += rl;
+			p = m + nl;
+		}
+		*o = '\0';
+		if (cur) {
+			explicit_bzero(cur, strlen(cur));
+			free(cur);
+		}
+		src = cur = out;
+	}
+	return cur;
+}
+
+/* The redacted form of v when v is a string holding a value, else NULL. */
+static json_t *redacted_string(const json_t *v, const json_t *values)
+{
+	char *c;
+	json_t *out;
+
+	if (!json_is_string(v) ||
+	    !(c = redact_string(json_string_value(v), values)))
+		return NULL;
+	out = json_string(c);
+	explicit_bzero(c, strlen(c));
+	free(c);
+	return out;
 }
 
 void dk_redact_values(json_t *root, const json_t *values)
 {
 	const char *k;
-	json_t *e;
+	json_t *e, *r;
 	size_t i;
 	void *tmp;
 
@@ -124,18 +177,16 @@ void dk_redact_values(json_t *root, const json_t *values)
 	if (json_is_array(root)) {
 		json_array_foreach(root, i, e)
 		{
-			if (json_is_string(e) && is_redacted_value(e, values))
-				json_array_set_new(
-				    root, i, json_string(DK_REDACTED_FIELD));
+			if ((r = redacted_string(e, values)))
+				json_array_set_new(root, i, r);
 			else
 				dk_redact_values(e, values);
 		}
 	} else if (json_is_object(root)) {
 		json_object_foreach_safe(root, tmp, k, e)
 		{
-			if (json_is_string(e) && is_redacted_value(e, values))
-				json_object_set_new(
-				    root, k, json_string(DK_REDACTED_FIELD));
+			if ((r = redacted_string(e, values)))
+				json_object_set_new(root, k, r);
 			else
 				dk_redact_values(e, values);
 		}

@@ -27,8 +27,8 @@ void dk_redact_prefixed(json_t *root, const char *prefix, char *const *paths,
 void dk_redact_collect(json_t *acc, const json_t *root, const char *prefix,
                        char *const *paths, size_t n);
 
-/* Replace, anywhere in root, every string equal to a string in values
- * (of at least 3 bytes) with "[redacted]". */
+/* Replace, anywhere in root, every occurrence of a string in values (of
+ * at least 3 bytes), also inside longer strings, with "[redacted]". */
 void dk_redact_values(json_t *root, const json_t *values);
 
 #endif

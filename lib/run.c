@@ -396,87 +396,6 @@ static void run_unlock(int fd)
 
 /* --- appending ------------------------------------------------------- */
 
-/*
- * A string with a redacted value inside it ("card 4111... pin 1234", built
- * by a later step's args) gets each occurrence replaced; NULL when there
- * is none. Values shorter than 3 bytes are left alone, as in
- * dk_redact_values.
- */
-static char *scrub_string(const char *str, const json_t *hidden)
-{
-	char *cur = NULL;
-	const char *src = str;
-	size_t i;
-	json_t *h;
-
-	json_array_foreach(hidden, i, h)
-	{
-		const char *needle = json_string_value(h), *p;
-		size_t nl = needle ? strlen(needle) : 0, rl, n = 0;
-		char *out, *o;
-
-		if (nl < 3 || !strstr(src, needle))
-			continue;
-		for (p = src; (p = strstr(p, needle)); p += nl)
-			n++;
-		rl = strlen(DK_REDACTED_FIELD);
-		out = malloc(strlen(src) + n * rl + 1);
-		if (!out)
-			continue;
-		for (o = out, p = src;;) {
-			const char *m = strstr(p, needle);
-			size_t len = m ? (size_t)(m - p) : strlen(p);
-
-			memcpy(o, p, len);
-			o += len;
-			if (!m)
-				break;
-			memcpy(o, DK_REDACTED_FIELD, rl);
-			o += rl;
-			p = m + nl;
-		}
-		*o = '\0';
-		if (cur) {
-			explicit_bzero(cur, strlen(cur));
-			free(cur);
-		}
-		src = cur = out;
-	}
-	return cur;
-}
-
-static void scrub(json_t *v, const json_t *hidden)
-{
-	const char *k;
-	json_t *e;
-	size_t i;
-	char *c;
-
-	if (json_is_array(v)) {
-		json_array_foreach(v, i, e)
-		{
-			if (json_is_string(e) &&
-			    (c = scrub_string(json_string_value(e), hidden))) {
-				json_array_set_new(v, i, json_string(c));
-				free(c);
-			} else {
-				scrub(e, hidden);
-			}
-		}
-	} else if (json_is_object(v)) {
-		json_object_foreach(v, k, e)
-		{
-			if (json_is_string(e) &&
-			    (c = scrub_string(json_string_value(e), hidden))) {
-				json_object_set_new(v, k, json_string(c));
-				free(c);
-			} else {
-				scrub(e, hidden);
-			}
-		}
-	}
-}
-
 static int append_as_is(struct run *r, const char *type, json_t *body,
                         uint64_t *seq);
 
@@ -485,7 +404,6 @@ static int append_as_is(struct run *r, const char *type, json_t *body,
 static void scrub_body(const struct run *r, json_t *body)
 {
 	dk_redact_values(body, r->hidden);
-	scrub(body, r->hidden);
 }
 
 static int append(struct run *r, const char *type, json_t *body, uint64_t *seq)

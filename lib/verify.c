@@ -108,21 +108,6 @@ static int lookup(git_object **out, git_repository *repo, const git_oid *id,
 	return 1;
 }
 
-static void comps_of(char comps[LEVELS][8], uint64_t seq)
-{
-	int i;
-
-	/* ten decimal digits, two per level */
-	for (i = LEVELS - 1; i >= 0; i--) {
-		comps[i][1] = (char)('0' + seq % 10);
-		seq /= 10;
-		comps[i][0] = (char)('0' + seq % 10);
-		seq /= 10;
-		comps[i][2] = '\0';
-	}
-	memcpy(comps[LEVELS - 1] + 2, ".json", 6);
-}
-
 /*
  * Is tree t equal to p except for the entry `name`? p may be NULL (an
  * empty tree). Returns 1 when equal in that sense.
@@ -397,8 +382,8 @@ static int fast_tree(struct state *s, const git_oid *tree, uint64_t seq,
 
 	if (seq >= s->nblobs || git_oid_equal(&s->blobs[seq], &zero))
 		return 0;
-	comps_of(comps, seq);
-	comps_of(pcomps, seq ? seq - 1 : 0);
+	dk_record_path_parts(comps, seq);
+	dk_record_path_parts(pcomps, seq ? seq - 1 : 0);
 	git_oid_cpy(&child, &s->blobs[seq]);
 	for (i = LEVELS - 1; i >= 0; i--) {
 		const unsigned char *base = NULL;
@@ -442,7 +427,7 @@ static int check_tree(struct state *s, git_tree *root, uint64_t seq,
 	git_tree *t = root, *p = s->prev_path[0], *nt = NULL, *np = NULL;
 	int i, rc = 1;
 
-	comps_of(comps, seq);
+	dk_record_path_parts(comps, seq);
 	for (i = 0; i < LEVELS; i++) {
 		git_tree_free(s->cur_path[i]);
 		s->cur_path[i] = NULL;
