@@ -4,6 +4,8 @@
 #   make check      build and run every test; ends "N passed, N failed"
 #   make asan       the same under AddressSanitizer + UBSan
 #   make bench      benchmarks, with baselines measured in the same run
+#   make fuzz       libFuzzer targets (clang, ASan+UBSan), FUZZ_TIME s each
+#   make valgrind   the test suite with every docket process under memcheck
 #   make demo       build and play the demo flow on a local ledger
 #   make install PREFIX=/usr/local
 
@@ -15,6 +17,9 @@ VERSION = 0.1.0
 WARN = -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
 	-Wmissing-prototypes -Wstrict-prototypes -Wvla \
 	-Wno-format-truncation -Wno-missing-field-initializers
+ifneq ($(findstring clang,$(CC)),)
+WARN += -Wno-unknown-warning-option
+endif
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
 	-DDOCKET_VERSION='"$(VERSION)"' -Ilib
@@ -28,6 +33,9 @@ LIBS = -lgit2 -lcurl -lyaml -ljq -ljansson -lsqlite3 -lcrypto -lz -lm \
 ifeq ($(SAN),1)
 SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
+endif
+ifeq ($(FUZZ),1)
+SANFLAGS += -fsanitize=fuzzer-no-link
 endif
 
 LIB_SRC = $(sort $(wildcard lib/*.c))
@@ -44,6 +52,12 @@ UNIT_SRC = $(wildcard tests/unit/test-*.c)
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HELPER_SRC = $(wildcard tests/helpers/*.c)
 HELPER_BINS = $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/%)
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz-*.c)
+FUZZ_NAMES = $(FUZZ_SRC:tests/fuzz/fuzz-%.c=%)
+REPLAY_BINS = $(FUZZ_NAMES:%=$(BUILD)/tests/replay-%)
+FUZZ_BINS = $(FUZZ_NAMES:%=$(BUILD)/fuzz-%)
+FUZZ_CFLAGS = -Itests/fuzz -DDK_SRCDIR='"$(abspath .)"'
+FUZZ_TIME ?= 60
 BENCH_SRC = $(wildcard bench/*.c)
 BENCH_BINS = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
@@ -88,6 +102,20 @@ $(BUILD)/tests/%: tests/helpers/%.c $(BUILD)/libdocket.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libdocket.a $(LIBS)
 
+# The fuzz targets, replayed over their corpus by `make check` ...
+$(BUILD)/tests/replay-%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c \
+		tests/fuzz/fuzz.h $(BUILD)/libdocket.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(FUZZ_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+		tests/fuzz/replay.c $(BUILD)/libdocket.a $(LIBS)
+
+# ... and linked with libFuzzer by `make fuzz`.
+$(BUILD)/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(BUILD)/libdocket.a
+	$(CC) $(ALL_CFLAGS) $(FUZZ_CFLAGS) $(ALL_LDFLAGS) \
+		-fsanitize=fuzzer -o $@ $< $(BUILD)/libdocket.a $(LIBS)
+
+fuzz-targets: $(FUZZ_BINS)
+
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libdocket.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libdocket.a $(LIBS)
@@ -100,13 +128,26 @@ $(BUILD)/tests/powerloss.so: tests/powerloss/powerloss.c
 	$(CC) -O1 -g -fPIC -shared -Wall -Wextra -Werror \
 		-Wno-format-truncation -o $@ $< -ldl
 
-tests-build: all man $(UNIT_BINS) $(HELPER_BINS) $(BUILD)/tests/powerloss.so
+tests-build: all man $(UNIT_BINS) $(HELPER_BINS) $(REPLAY_BINS) \
+	$(BUILD)/tests/powerloss.so
 
 check: tests-build
 	@DOCKET_BUILD=$(abspath $(BUILD)) tests/run.sh
 
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 check
+
+# FUZZ_TIME seconds per target (FUZZ_TARGETS to choose); new inputs that
+# add coverage are merged into tests/fuzz/corpus (see tests/fuzz/README).
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+fuzz:
+	@tools/deps.sh --fuzz
+	$(MAKE) BUILD=build/fuzz CC=clang SAN=1 FUZZ=1 fuzz-targets
+	@tools/fuzz.sh build/fuzz $(FUZZ_TIME) $(FUZZ_TARGETS)
+
+valgrind: tests-build
+	@tools/deps.sh --valgrind
+	@DOCKET_BUILD=$(abspath $(BUILD)) DOCKET_VALGRIND=1 tests/run.sh
 
 bench: all $(BENCH_BINS)
 	@DOCKET_BUILD=$(abspath $(BUILD)) bench/run.sh
@@ -116,7 +157,7 @@ demo: all
 
 format:
 	clang-format -i $(wildcard lib/*.[ch] cmd/*.[ch] tests/unit/*.c \
-		tests/helpers/*.c bench/*.c)
+		tests/helpers/*.c tests/fuzz/*.[ch] bench/*.c)
 
 install: all man
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/docket
@@ -139,7 +180,8 @@ install: all man
 clean:
 	rm -rf build
 
-.PHONY: all check asan bench demo format install clean tests-build man
+.PHONY: all check asan bench demo format install clean tests-build man \
+	fuzz fuzz-targets valgrind
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

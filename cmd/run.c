@@ -4,6 +4,7 @@
  */
 #include "cmd.h"
 #include "util-cmd.h"
+#include "../lib/args.h"
 #include "../lib/error.h"
 #include "../lib/run.h"
 #include "../lib/util.h"
@@ -17,49 +18,6 @@ DK_USES_LEDGER
 /* --session-file and --input-file are at most this large */
 #define DK_RUN_MAX_FILE (4 * 1024 * 1024)
 
-/* KEY=VALUE gives a string; KEY:=JSON a typed value. */
-static int put_pair(struct dk_cmd_ctx *ctx, json_t *obj, const char *opt,
-                    const char *pair)
-{
-	const char *eq = strchr(pair, '=');
-	json_error_t err;
-	json_t *v;
-	char key[256];
-	size_t kl;
-	int typed;
-
-	if (!eq || eq == pair) {
-		dk_cmd_errorf(ctx, "--%s %s: expected KEY=VALUE or KEY:=JSON",
-		              opt, pair);
-		return -1;
-	}
-	typed = eq > pair && eq[-1] == ':';
-	kl = (size_t)(eq - pair) - (size_t)typed;
-	if (kl == 0 || kl >= sizeof(key)) {
-		dk_cmd_errorf(ctx, "--%s %s: bad key", opt, pair);
-		return -1;
-	}
-	memcpy(key, pair, kl);
-	key[kl] = '\0';
-	if (typed) {
-		v = json_loads(eq + 1, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
-		               &err);
-		if (!v) {
-			dk_cmd_errorf(ctx, "--%s %s: invalid JSON: %s", opt,
-			              key, err.text);
-			return -1;
-		}
-	} else {
-		if (!dk_utf8_valid(eq + 1, strlen(eq + 1))) {
-			dk_cmd_errorf(ctx, "--%s %s: not UTF-8", opt, key);
-			return -1;
-		}
-		v = json_string(eq + 1);
-	}
-	json_object_set_new(obj, key, v);
-	return 0;
-}
-
 static json_t *gather(struct dk_cmd_ctx *ctx, const char *name,
                       const char *file_opt)
 {
@@ -69,8 +27,8 @@ static json_t *gather(struct dk_cmd_ctx *ctx, const char *name,
 	int n, i;
 
 	if (file) {
-		json_error_t err;
 		char *text = NULL;
+		int rc;
 		size_t len = 0;
 
 		/* bounded before parsing: a hostile file costs no memory */
@@ -78,16 +36,10 @@ static json_t *gather(struct dk_cmd_ctx *ctx, const char *name,
 			dk_cmd_errorf(ctx, "--%s %s", file_opt, dk_error_last());
 			return NULL;
 		}
-		obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+		rc = dk_args_parse_object(&obj, file, text, len);
 		free(text);
-		if (!obj) {
-			dk_cmd_errorf(ctx, "%s:%d:%d: %s", file, err.line,
-			              err.column, err.text);
-			return NULL;
-		}
-		if (!json_is_object(obj)) {
-			dk_cmd_errorf(ctx, "%s: expected a JSON object", file);
-			json_decref(obj);
+		if (rc < 0) {
+			dk_cmd_errorf(ctx, "%s", dk_error_last());
 			return NULL;
 		}
 	} else {
@@ -95,7 +47,8 @@ static json_t *gather(struct dk_cmd_ctx *ctx, const char *name,
 	}
 	pairs = dk_opt_list(&ctx->opts, name, &n);
 	for (i = 0; i < n; i++)
-		if (put_pair(ctx, obj, name, pairs[i]) < 0) {
+		if (dk_args_put(obj, pairs[i]) < 0) {
+			dk_cmd_errorf(ctx, "--%s %s", name, dk_error_last());
 			json_decref(obj);
 			return NULL;
 		}

@@ -775,6 +775,19 @@ static json_t *provider_ids(json_t *resp_json,
 	return ids;
 }
 
+void dk_dispatch__response_fields(json_t **recorded, json_t **ids,
+                                  const struct dk_action *a,
+                                  const struct dk_http_response *resp)
+{
+	json_t *rj = NULL;
+
+	if (resp->body && resp->body_len)
+		rj = json_loadb(resp->body, resp->body_len, 0, NULL);
+	*recorded = recorded_fields(a, rj, resp);
+	*ids = provider_ids(rj, resp);
+	json_decref(rj);
+}
+
 static const char *outcome_name(enum dk_http_verdict v)
 {
 	switch (v) {
@@ -1231,19 +1244,15 @@ static void on_after(void *ctx, size_t k, unsigned attempt, int hrc,
 	struct sendctx *s = ctx;
 	struct job *j = s->jobs[k];
 	struct dk_dispatch_item *it;
-	json_t *body, *rj = NULL, *rec, *ids;
+	json_t *body, *rec, *ids;
 	char sha[65];
 	const char *outcome = outcome_name(verdict);
 	int rc;
 
 	if (delay_ms >= 0)
 		return; /* another attempt follows */
-	if (resp->body && resp->body_len)
-		rj = json_loadb(resp->body, resp->body_len, 0, NULL);
 	dk_sha256_hex(sha, resp->body ? resp->body : "", resp->body_len);
-	rec = recorded_fields(j->act, rj, resp);
-	ids = provider_ids(rj, resp);
-	json_decref(rj);
+	dk_dispatch__response_fields(&rec, &ids, j->act, resp);
 	body = json_pack(
 	    "{s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:s, s:o, "
 	    "s:o, s:b, s:I}",

@@ -88,4 +88,17 @@ int dk_dispatch(struct dk_dispatch_report *out, struct dk_ledger *l,
 void dk_dispatch_report_dispose(struct dk_dispatch_report *r);
 const char *dk_dispatch_status_name(enum dk_dispatch_status s);
 
+/*
+ * What a dispatch.result record keeps of a provider's response (semi-
+ * private; the HTTP fuzz target calls it): the action's `record` fields,
+ * looked up in the JSON body or, for a plain name, in X-NAME/NAME
+ * headers; and the provider's ids (body "id", "OBJ.id", X-Message-Id,
+ * X-Request-Id, Request-Id). Both new objects, never NULL.
+ */
+struct dk_action;
+struct dk_http_response;
+void dk_dispatch__response_fields(json_t **recorded, json_t **ids,
+                                  const struct dk_action *a,
+                                  const struct dk_http_response *resp);
+
 #endif

@@ -851,8 +851,19 @@ static int attempt_finish(struct attempt *a, struct dk_http_response *out,
 
 	out->total_ms = dk_mono_ms() - a->t0;
 	out->neterr = neterr_of(c, a->body.over || a->head.over);
-	if (c == CURLE_OK)
-		return fill_response(out, h, &a->body, &a->head, req->secrets);
+	if (c == CURLE_OK) {
+		rc = fill_response(out, h, &a->body, &a->head, req->secrets);
+		if (rc < 0 || out->status >= 100)
+			return rc;
+		/* libcurl took something that is not a status line (say
+		 * "HTTP/200 OK") for a response: no verdict can come of it */
+		out->status = 0;
+		out->neterr = DK_HTTP_NET_IO;
+		return set_error(DK_EIO, req->secrets,
+		                 "%s %s: the response has no valid HTTP "
+		                 "status line",
+		                 a->method, req->url);
+	}
 	rc = code_of(out->neterr);
 	if (out->neterr == DK_HTTP_NET_TOO_LARGE) {
 		set_error(rc, req->secrets,

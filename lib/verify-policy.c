@@ -306,6 +306,11 @@ int dk_verify__policy_record(struct dk_verify_policy *vp,
 	const json_t *b = r->body;
 
 	if (!strcmp(t, "genesis")) {
+		if (vp->policy || r->seq != 0)
+			return dk_error_set(DK_ETAMPERED,
+			                    "genesis: a second genesis record "
+			                    "at seq %llu",
+			                    (unsigned long long)r->seq);
 		snprintf(vp->ledger_id, sizeof(vp->ledger_id), "%s",
 		         str(b, "ledger_id"));
 		vp->policy = json_incref(json_object_get(b, "policy"));

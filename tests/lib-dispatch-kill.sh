@@ -4,6 +4,7 @@
 # confirmation mail). After each kill the ledger verifies and the next
 # run starts; then one `docket dispatch --ready` finishes every
 # interrupted dispatch with exactly one side effect per proposal.
+skip_under_valgrind 'kill points are counted system calls, and valgrind makes its own'
 . "$SRC/tests/lib-provider.sh"
 . "$SRC/tests/lib-dispatch.sh"
 

@@ -10,6 +10,12 @@
 #
 # Each script runs in its own trash directory ($TRASH), with HOME there,
 # the build's bin/ first on PATH, and DOCKET_FSYNC=0 unless it sets it.
+#
+# With DOCKET_VALGRIND=1 (make valgrind) every program of the build runs
+# under memcheck (children too, but not system programs); a script whose
+# programs made valgrind report anything gets one more failing case.
+# Scripts that cannot run under valgrind (syscall counting, LD_PRELOAD
+# shims, kill timing) call skip_under_valgrind first.
 set -u
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,6 +35,34 @@ export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIO
 export UBSAN_OPTIONS="abort_on_error=1:print_stacktrace=1"
 unset DOCKET_LEDGER DOCKET_TEST_NOW
 cd "$TRASH" || exit 1
+
+if [ -n "${DOCKET_VALGRIND:-}" ]; then
+	VG_LOGS=$DOCKET_BUILD/valgrind/$TEST_NAME
+	rm -rf "$VG_LOGS"
+	mkdir -p "$VG_LOGS" "$TRASH/.valgrind-bin"
+	for _b in "$DOCKET_BUILD"/bin/* "$DOCKET_BUILD"/tests/*; do
+		[ -f "$_b" ] && [ -x "$_b" ] || continue
+		cat >"$TRASH/.valgrind-bin/${_b##*/}" <<-EOF
+		#!/bin/sh
+		exec valgrind -q --error-exitcode=125 --leak-check=full \
+			--show-leak-kinds=definite --errors-for-leak-kinds=definite \
+			--trace-children=yes \
+			--trace-children-skip='/usr/*,/bin/*,/sbin/*,*/python3*' \
+			--suppressions="$SRC/tests/valgrind.supp" \
+			--log-file="$VG_LOGS/%p.log" "$_b" "\$@"
+		EOF
+		chmod +x "$TRASH/.valgrind-bin/${_b##*/}"
+	done
+	PATH="$TRASH/.valgrind-bin:$PATH"
+fi
+
+# Under valgrind, skip the whole script (it says why).
+skip_under_valgrind() {
+	[ -n "${DOCKET_VALGRIND:-}" ] || return 0
+	say "ok 1 # skip under valgrind: $1"
+	say "RESULT passed=0 failed=0 skipped=1"
+	exit 0
+}
 
 test_count=0
 test_passed=0
@@ -118,6 +152,18 @@ make_ledger() {
 }
 
 test_done() {
+	if [ -n "${DOCKET_VALGRIND:-}" ]; then
+		test_count=$((test_count + 1))
+		if find "$VG_LOGS" -name '*.log' -size +0 | grep -q .; then
+			test_failed=$((test_failed + 1))
+			say "not ok $test_count - valgrind reported errors:"
+			find "$VG_LOGS" -name '*.log' -size +0 -exec cat {} + |
+				sed 's/^/#   /' | head -n 200
+		else
+			test_passed=$((test_passed + 1))
+			say "ok $test_count - valgrind: no errors, no definite leaks"
+		fi
+	fi
 	say "# $TEST_NAME: passed $test_passed failed $test_failed skipped $test_skipped"
 	say "RESULT passed=$test_passed failed=$test_failed skipped=$test_skipped"
 	[ "$test_failed" = 0 ]

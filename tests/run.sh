@@ -26,7 +26,16 @@ run_one() {
 	name=$(basename "$t" .sh)
 	case "$t" in
 	*.sh) sh "$t" >"$OUT/$name.out" 2>&1 ;;
-	*) "$t" >"$OUT/$name.out" 2>&1 ;;
+	*)
+		if [ -n "${DOCKET_VALGRIND:-}" ]; then
+			valgrind -q --error-exitcode=125 --leak-check=full \
+				--show-leak-kinds=definite \
+				--errors-for-leak-kinds=definite \
+				--suppressions="$SRC/tests/valgrind.supp" \
+				"$t" >"$OUT/$name.out" 2>&1
+		else
+			"$t" >"$OUT/$name.out" 2>&1
+		fi ;;
 	esac
 	echo $? >"$OUT/$name.rc"
 }

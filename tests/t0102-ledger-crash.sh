@@ -10,6 +10,7 @@
 # call is the same call in every attempt (how many files an append opens
 # depends on the ledger's state, e.g. its number of packs).
 . "$(dirname "$0")/lib.sh"
+skip_under_valgrind 'kill points are counted system calls, and valgrind makes its own'
 
 # LeakSanitizer cannot run under ptrace: no leak checks under strace
 STRACE_ASAN="$ASAN_OPTIONS:detect_leaks=0"

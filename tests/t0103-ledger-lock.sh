@@ -5,6 +5,7 @@
 # from the intent in docket.lock and removed; any other main.lock is
 # waited on and then refused, naming the file, and never removed.
 . "$(dirname "$0")/lib.sh"
+skip_under_valgrind 'stale-lock cases kill at counted system calls, and lock waits are timed'
 
 # LeakSanitizer cannot run under ptrace: no leak checks under strace
 STRACE_ASAN="$ASAN_OPTIONS:detect_leaks=0"

@@ -5,6 +5,7 @@
 # every run completed with exactly one refund and one mail.
 # DOCKET_RANDOM_KILLS=N changes the number of kills.
 . "$(dirname "$0")/lib.sh"
+skip_under_valgrind 'random kills are timed against the real program, not valgrind'
 . "$SRC/tests/lib-provider.sh"
 . "$SRC/tests/lib-dispatch.sh"
 

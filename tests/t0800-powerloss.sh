@@ -7,6 +7,7 @@
 # acknowledged record lost: proof that it can see damage.
 DOCKET_FSYNC=1
 . "$(dirname "$0")/lib.sh"
+skip_under_valgrind 'the power-loss shim is an LD_PRELOAD library, which valgrind does not combine with'
 
 SHIM=$DOCKET_BUILD/tests/powerloss.so
 # ASan wants to be first among preloaded libraries; ours may come after

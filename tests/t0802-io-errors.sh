@@ -5,6 +5,7 @@
 # prints no success; the ledger verifies; the next append succeeds.
 DOCKET_FSYNC=1
 . "$(dirname "$0")/lib.sh"
+skip_under_valgrind 'fault points are counted system calls, and valgrind makes its own'
 
 if ! command -v strace >/dev/null 2>&1; then
 	test_skip 'no strace' 'I/O error sweeps'

@@ -1,12 +1,22 @@
 #!/bin/sh
 # Install the Debian packages docket needs to build and test, when missing.
-# Usage: tools/deps.sh [--check]
-# With --check, only report what is missing (exit 1 if anything is).
+# Usage: tools/deps.sh [--check] [--fuzz]
+# With --check, only report what is missing (exit 1 if anything is);
+# with --fuzz, also what `make fuzz` needs (clang and libFuzzer).
 set -u
 PKGS="gcc make pkg-config git python3 openssh-client strace
 libgit2-dev libyaml-dev libcurl4-openssl-dev libjansson-dev libjq-dev
 libonig-dev libssl-dev libcmocka-dev libsqlite3-dev sqlite3 zlib1g-dev
 zsh fish man-db jq curl openssl graphviz binutils"
+
+check=0
+for a in "$@"; do
+	case "$a" in
+	--check) check=1 ;;
+	--fuzz) PKGS="$PKGS clang libclang-rt-14-dev" ;;
+	--valgrind) PKGS="$PKGS valgrind" ;;
+	esac
+done
 
 missing=""
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -25,7 +35,7 @@ else
 fi
 
 [ -z "$missing" ] && exit 0
-if [ "${1:-}" = "--check" ]; then
+if [ "$check" = 1 ]; then
 	echo "missing:$missing"
 	exit 1
 fi
