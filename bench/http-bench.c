@@ -23,8 +23,8 @@ static int run(const char *label, const char *base, const char *path, int post,
 {
 	struct dk_http_client *client = NULL;
 	char url[512], key[64], keyhdr[96];
-	const char *headers[3] = {"Content-Type: application/json", keyhdr,
-	                          NULL};
+	const char *headers[3] = { "Content-Type: application/json", keyhdr,
+		                   NULL };
 	const char *body = "{\"amount\":100,\"charge\":\"ch_bench\"}";
 	double t0, ms, worst = 0;
 	long i, reused = 0;

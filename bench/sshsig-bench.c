@@ -39,9 +39,9 @@ static int make_key(const char *dir, const char *name, const char *type,
                     const char *bits)
 {
 	char path[4096];
-	char *argv[] = {"ssh-keygen", "-q",         "-t", (char *)type,
-	                "-b",         (char *)bits, "-N", "",
-	                "-f",         path,         NULL};
+	char *argv[] = { "ssh-keygen", "-q",         "-t", (char *)type,
+		         "-b",         (char *)bits, "-N", "",
+		         "-f",         path,         NULL };
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	return run(argv);
@@ -88,10 +88,10 @@ int main(int argc, char **argv)
 	static const struct {
 		const char *name, *type, *bits;
 	} keys[] = {
-	    {"ed25519", "ed25519", "256"},
-	    {"ecdsa-p256", "ecdsa", "256"},
-	    {"rsa-2048", "rsa", "2048"},
-	    {"rsa-4096", "rsa", "4096"},
+		{ "ed25519", "ed25519", "256" },
+		{ "ecdsa-p256", "ecdsa", "256" },
+		{ "rsa-2048", "rsa", "2048" },
+		{ "rsa-4096", "rsa", "4096" },
 	};
 	double secs = argc > 1 ? strtod(argv[1], NULL) : 1.0;
 	char dir[] = "/tmp/sshsig-bench.XXXXXX";

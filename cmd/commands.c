@@ -7,12 +7,20 @@
 
 #include <string.h>
 
-#define LEDGER_OPT                                                            \
-	{ 0, "ledger", DK_OPT_STRING, "DIR",                                   \
-	  "the ledger (default: $DOCKET_LEDGER, else ./.docket)",              \
-	  DK_COMPLETE_DIR }
-#define JSON_OPT { 0, "json", DK_OPT_FLAG, NULL, "print JSON", 0 }
-#define END_OPT { 0, NULL, DK_OPT_END, NULL, NULL, 0 }
+#define LEDGER_OPT                                                             \
+	{                                                                      \
+		0, "ledger", DK_OPT_STRING, "DIR",                             \
+		    "the ledger (default: $DOCKET_LEDGER, else ./.docket)",    \
+		    DK_COMPLETE_DIR                                            \
+	}
+#define JSON_OPT                                                               \
+	{                                                                      \
+		0, "json", DK_OPT_FLAG, NULL, "print JSON", 0                  \
+	}
+#define END_OPT                                                                \
+	{                                                                      \
+		0, NULL, DK_OPT_END, NULL, NULL, 0                             \
+	}
 
 static const struct dk_option init_options[] = {
 	{ 0, "json", DK_OPT_FLAG, NULL, "print the genesis record as JSON", 0 },
@@ -190,8 +198,7 @@ const struct dk_command dk_commands[] = {
 	{ "head", cmd_head, DK_NEED_LEDGER,
 	  "print the current head, for an auditor to save",
 	  "[--json] [--ledger DIR]", head_options, DK_COMPLETE_NONE },
-	{ "verify", cmd_verify, 0,
-	  "check the hash chain and the git history",
+	{ "verify", cmd_verify, 0, "check the hash chain and the git history",
 	  "[--json] [-q] [--anchor SEQ:HASH]... [--trust FILE] "
 	  "[--ledger DIR]",
 	  verify_options, DK_COMPLETE_NONE },

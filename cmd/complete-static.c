@@ -18,12 +18,13 @@ static int starts(const char *s, const char *p)
 }
 
 static const struct dk_option *find_opt(const struct dk_command *c,
-					const char *word)
+                                        const char *word)
 {
 	const struct dk_option *o;
 
 	for (o = c->options; o && o->type != DK_OPT_END; o++) {
-		if (word[0] == '-' && word[1] == '-' && !strcmp(word + 2, o->name))
+		if (word[0] == '-' && word[1] == '-' &&
+		    !strcmp(word + 2, o->name))
 			return o;
 		if (word[0] == '-' && word[1] && !word[2] &&
 		    word[1] == o->short_name)
@@ -32,8 +33,8 @@ static const struct dk_option *find_opt(const struct dk_command *c,
 	return NULL;
 }
 
-static int dynamic(const char *execdir, const char *kind, char **words,
-		   int n, const char *partial)
+static int dynamic(const char *execdir, const char *kind, char **words, int n,
+                   const char *partial)
 {
 	char path[PATH_MAX + 32];
 	const char *argv[8];
@@ -46,7 +47,8 @@ static int dynamic(const char *execdir, const char *kind, char **words,
 		/* the workflow named on the command line, if any */
 		const char *wf = NULL;
 		for (i = 1; i < n - 1; i++)
-			if (strstr(words[i], ".yaml") || strstr(words[i], ".yml"))
+			if (strstr(words[i], ".yaml") ||
+			    strstr(words[i], ".yml"))
 				wf = words[i];
 		if (!wf)
 			return 0;
@@ -66,7 +68,7 @@ static int dynamic(const char *execdir, const char *kind, char **words,
 }
 
 static int values(const char *execdir, enum dk_complete what, char **words,
-		  int n, const char *partial)
+                  int n, const char *partial)
 {
 	switch (what) {
 	case DK_COMPLETE_FILE:
@@ -105,7 +107,7 @@ int dk_complete_words(const char *execdir, char **words, int n)
 			printf("help\n");
 		if (partial[0] == '-') {
 			static const char *const g[] = { "--help", "--version",
-							 "--exec-path" };
+				                         "--exec-path" };
 			for (size_t i = 0; i < 3; i++)
 				if (starts(g[i], partial))
 					printf("%s\n", g[i]);
@@ -121,8 +123,7 @@ int dk_complete_words(const char *execdir, char **words, int n)
 	c = dk_command_find(words[0]);
 	if (!c)
 		return 0;
-	if (n >= 3 && (o = find_opt(c, words[n - 2])) &&
-	    o->type != DK_OPT_FLAG)
+	if (n >= 3 && (o = find_opt(c, words[n - 2])) && o->type != DK_OPT_FLAG)
 		return values(execdir, o->complete, words, n, partial);
 	if (partial[0] == '-') {
 		for (o = c->options; o && o->type != DK_OPT_END; o++) {

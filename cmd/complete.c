@@ -41,11 +41,11 @@ static int scan_cb(const struct dk_record *r, void *payload)
 			v = json_string_value(json_object_get(r->body, "run"));
 	} else {
 		const char *p =
-			json_string_value(json_object_get(r->body, "proposal"));
+		    json_string_value(json_object_get(r->body, "proposal"));
 		/* newest first: a decision is seen before its proposal */
 		if (p && (!strcmp(r->type, "proposal.rejected") ||
-			  !strcmp(r->type, "proposal.expired") ||
-			  !strcmp(r->type, "dispatch.result")))
+		          !strcmp(r->type, "proposal.expired") ||
+		          !strcmp(r->type, "dispatch.result")))
 			json_object_set_new(s->done, p, json_true());
 		if (p && !strcmp(r->type, "proposal") &&
 		    !json_object_get(s->done, p))
@@ -67,8 +67,8 @@ int cmd_complete(struct dk_cmd_ctx *ctx)
 
 	if (!strcmp(what, "actions")) {
 		struct dk_workflow *wf = NULL;
-		const char *prefix = ctx->opts.argc > 2 ? ctx->opts.argv[2]
-							: "";
+		const char *prefix =
+		    ctx->opts.argc > 2 ? ctx->opts.argv[2] : "";
 		size_t i;
 
 		if (ctx->opts.argc < 2 ||
@@ -76,7 +76,7 @@ int cmd_complete(struct dk_cmd_ctx *ctx)
 			return DK_EXIT_INVALID;
 		for (i = 0; i < wf->nactions; i++)
 			if (!strncmp(wf->actions[i].name, prefix,
-				     strlen(prefix)))
+			             strlen(prefix)))
 				printf("%s\n", wf->actions[i].name);
 		dk_workflow_free(wf);
 		return 0;

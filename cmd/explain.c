@@ -36,7 +36,8 @@ static char *compact(const json_t *v)
 static json_t *signature_status(struct dk_ledger *l, const json_t *rec)
 {
 	json_t *policy = NULL, *out;
-	uint64_t seq = (uint64_t)json_integer_value(json_object_get(rec, "seq"));
+	uint64_t seq =
+	    (uint64_t)json_integer_value(json_object_get(rec, "seq"));
 	uint64_t pseq = 0;
 
 	/* the policy in force at the approval: the current one, unless it
@@ -142,8 +143,7 @@ static json_t *summarize(struct dk_ledger *l, json_t *recs, size_t checked)
 				                    signature_status(l, rec));
 				json_array_append(
 				    json_object_get(p, "approvals"), e);
-			}
-			else if (p && !strncmp(type, "dispatch.", 9))
+			} else if (p && !strncmp(type, "dispatch.", 9))
 				json_array_append(
 				    json_object_get(p, "dispatches"), e);
 			if (p && !strcmp(type, "proposal.approved"))

@@ -13,7 +13,7 @@ int cmd_init(struct dk_cmd_ctx *ctx)
 	const char *const *admins, *const *keys;
 	const char *policy_file = dk_opt_str(&ctx->opts, "policy");
 	struct dk_ledger *l = NULL;
-	struct dk_init_opts io = {NULL, NULL};
+	struct dk_init_opts io = { NULL, NULL };
 	struct dk_head h;
 	json_t *policy = NULL;
 	char *path;

@@ -51,7 +51,7 @@ static int walk(struct files *f, const char *dir, int depth)
 {
 	DIR *d;
 	struct dirent *e;
-	struct files here = {0};
+	struct files here = { 0 };
 	size_t i;
 	int rc = 0;
 
@@ -135,7 +135,7 @@ static int lint_one(struct dk_cmd_ctx *ctx, const char *path, int quiet,
 
 int cmd_lint(struct dk_cmd_ctx *ctx)
 {
-	struct files f = {0};
+	struct files f = { 0 };
 	int quiet = dk_opt_count(&ctx->opts, "quiet") > 0;
 	int hash = dk_opt_count(&ctx->opts, "hash") > 0;
 	int i, bad = 0;

@@ -55,9 +55,9 @@ static int log_cb(const struct dk_record *r, void *payload)
 
 int cmd_log(struct dk_cmd_ctx *ctx)
 {
-	struct log_state st = {ctx, dk_opt_str(&ctx->opts, "type"),
-	                       dk_opt_int(&ctx->opts, "max-count", 20), 0,
-	                       NULL};
+	struct log_state st = { ctx, dk_opt_str(&ctx->opts, "type"),
+		                dk_opt_int(&ctx->opts, "max-count", 20), 0,
+		                NULL };
 	int rc;
 
 	if (ctx->opts.argc) {

@@ -112,7 +112,7 @@ static void show_man(const char *name)
 	if (exec_dir(dir, sizeof(dir)) < 0)
 		return;
 	snprintf(manpath, sizeof(manpath), "%s/../../share/man:%s", dir,
-		 old ? old : "");
+	         old ? old : "");
 	setenv("MANPATH", manpath, 1);
 	snprintf(page, sizeof(page), "docket-%s", name);
 	if (fork() == 0) {

@@ -33,7 +33,8 @@ static json_t *gather(struct dk_cmd_ctx *ctx, const char *name,
 
 		/* bounded before parsing: a hostile file costs no memory */
 		if (dk_read_file(&text, &len, file, DK_RUN_MAX_FILE) < 0) {
-			dk_cmd_errorf(ctx, "--%s %s", file_opt, dk_error_last());
+			dk_cmd_errorf(ctx, "--%s %s", file_opt,
+			              dk_error_last());
 			return NULL;
 		}
 		rc = dk_args_parse_object(&obj, file, text, len);

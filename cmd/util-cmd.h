@@ -24,6 +24,6 @@ struct dk_cmd_ctx;
 struct dk_workflow;
 /* Load a workflow; on failure print its located errors and return <0. */
 int dk_cmd_load_workflow(struct dk_cmd_ctx *ctx, struct dk_workflow **out,
-			 const char *path);
+                         const char *path);
 
 #endif

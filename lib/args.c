@@ -18,8 +18,8 @@ int dk_args_put(json_t *obj, const char *pair)
 	int typed;
 
 	if (!eq || eq == pair)
-		return dk_error_set(DK_EINVALID,
-		                    "%s: expected KEY=VALUE or KEY:=JSON", pair);
+		return dk_error_set(
+		    DK_EINVALID, "%s: expected KEY=VALUE or KEY:=JSON", pair);
 	typed = eq[-1] == ':';
 	kl = (size_t)(eq - pair) - (size_t)typed;
 	if (kl == 0 || kl >= sizeof(key))
@@ -55,8 +55,8 @@ int dk_args_parse_object(json_t **out, const char *name, const char *text,
 	*out = NULL;
 	obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
 	if (!obj)
-		return dk_error_set(DK_EINVALID, "%s:%d:%d: %s", name,
-		                    err.line, err.column, err.text);
+		return dk_error_set(DK_EINVALID, "%s:%d:%d: %s", name, err.line,
+		                    err.column, err.text);
 	if (!json_is_object(obj)) {
 		json_decref(obj);
 		return dk_error_set(DK_EINVALID, "%s: expected a JSON object",

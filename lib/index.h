@@ -45,7 +45,8 @@ json_t *dk_index_json(const struct dk_index *ix);
 /* Whether the last open rebuilt from scratch (for benchmarks). */
 int dk_index_rebuilt(const struct dk_index *ix);
 
-/* The entry of a pending, approved or sending proposal (borrowed) or NULL. Accepts a wrp:// handle. */
+/* The entry of a pending, approved or sending proposal (borrowed) or NULL.
+ * Accepts a wrp:// handle. */
 json_t *dk_index_proposal(const struct dk_index *ix, const char *id);
 /* The entry of an unfinished run (borrowed) or NULL. */
 json_t *dk_index_run(const struct dk_index *ix, const char *run);

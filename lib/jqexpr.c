@@ -251,8 +251,8 @@ static int precheck(const char *src, struct dk_jq_error *err)
 }
 
 static const char *const forbidden[] = {
-    "env",    "input",   "inputs", "input_filename",
-    "import", "include", "stderr", "debug",
+	"env",    "input",   "inputs", "input_filename",
+	"import", "include", "stderr", "debug",
 };
 
 static int ident_char(char c)

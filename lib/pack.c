@@ -72,9 +72,9 @@ static int buf_put(struct buf *b, const void *d, size_t n)
 
 static int buf_be32(struct buf *b, uint32_t v)
 {
-	unsigned char x[4] = {(unsigned char)(v >> 24),
-	                      (unsigned char)(v >> 16), (unsigned char)(v >> 8),
-	                      (unsigned char)v};
+	unsigned char x[4] = { (unsigned char)(v >> 24),
+		               (unsigned char)(v >> 16),
+		               (unsigned char)(v >> 8), (unsigned char)v };
 	return buf_put(b, x, 4);
 }
 
@@ -109,8 +109,10 @@ static int ent_cmp(const void *a, const void *b)
 static int build_idx(struct buf *idx, struct ent *e, size_t n,
                      const unsigned char pack_sum[20])
 {
-	static const unsigned char magic[8] = {0xff, 't', 'O', 'c', 0, 0, 0, 2};
-	uint32_t fan[256] = {0}, nlarge = 0;
+	static const unsigned char magic[8] = {
+		0xff, 't', 'O', 'c', 0, 0, 0, 2
+	};
+	uint32_t fan[256] = { 0 }, nlarge = 0;
 	unsigned char sum[20];
 	size_t i;
 
@@ -230,8 +232,9 @@ static int publish(const char *objdir, struct buf *pack, struct buf *idx,
 		 * concurrent git repack cannot drop objects nothing reaches
 		 * yet (git's receive-pack does the same) */
 		snprintf(keep, PATH_MAX, "%s/pack-%s.keep", dir, hex);
-		if ((rc = put_file(dir, strrchr(keep, '/') + 1, DK_PACK_KEEP_MARK,
-		                   strlen(DK_PACK_KEEP_MARK), 0)) < 0) {
+		if ((rc = put_file(dir, strrchr(keep, '/') + 1,
+		                   DK_PACK_KEEP_MARK, strlen(DK_PACK_KEEP_MARK),
+		                   0)) < 0) {
 			keep[0] = '\0';
 			return rc;
 		}
@@ -266,7 +269,7 @@ static int entry_header(unsigned char *out, enum dk_obj_type t, size_t size)
 int dk_pack_write(const char *objdir, const struct dk_obj *objs, size_t n,
                   int do_fsync, char *keep)
 {
-	struct buf pack = {0}, idx = {0};
+	struct buf pack = { 0 }, idx = { 0 };
 	struct ent *ents = calloc(n ? n : 1, sizeof(*ents));
 	unsigned char sum[20];
 	size_t i, j, k = 0;
@@ -406,7 +409,7 @@ static int u64_cmp(const void *a, const void *b)
 /* Merge the given packs into one by copying their (non-delta) entries. */
 static int merge(const char *objdir, struct src **s, size_t n, int do_fsync)
 {
-	struct buf pack = {0}, idx = {0};
+	struct buf pack = { 0 }, idx = { 0 };
 	struct ent *ents = NULL;
 	size_t total = 0, i, j, k = 0;
 	unsigned char sum[20];

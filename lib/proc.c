@@ -61,11 +61,11 @@ static void set_nonblock(int fd)
 
 int dk_exec_run(struct dk_exec_result *res, const struct dk_exec_opts *o)
 {
-	static const char *const empty_env[] = {NULL};
+	static const char *const empty_env[] = { NULL };
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
-	int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
-	struct sink so = {NULL, 0, 0, 0, 0}, se = {NULL, 0, 0, 0, 0};
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	struct sink so = { NULL, 0, 0, 0, 0 }, se = { NULL, 0, 0, 0, 0 };
 	long timeout = o->timeout_ms > 0 ? o->timeout_ms : 30000;
 	double start = dk_mono_ms();
 	sigset_t pipe_set, old_set;
@@ -140,11 +140,11 @@ int dk_exec_run(struct dk_exec_result *res, const struct dk_exec_opts *o)
 		}
 		left = killed ? 100 : (int)((double)timeout - el) + 1;
 		if (out[0] >= 0)
-			pf[n++] = (struct pollfd){out[0], POLLIN, 0};
+			pf[n++] = (struct pollfd){ out[0], POLLIN, 0 };
 		if (err[0] >= 0)
-			pf[n++] = (struct pollfd){err[0], POLLIN, 0};
+			pf[n++] = (struct pollfd){ err[0], POLLIN, 0 };
 		if (in[1] >= 0)
-			pf[n++] = (struct pollfd){in[1], POLLOUT, 0};
+			pf[n++] = (struct pollfd){ in[1], POLLOUT, 0 };
 		if (poll(pf, (nfds_t)n, left) < 0 && errno != EINTR)
 			break;
 		for (int i = 0; i < n; i++) {
@@ -194,7 +194,7 @@ int dk_exec_run(struct dk_exec_result *res, const struct dk_exec_opts *o)
 	if (err[0] >= 0)
 		close(err[0]);
 	{
-		struct timespec zero = {0, 0};
+		struct timespec zero = { 0, 0 };
 		sigtimedwait(&pipe_set, NULL, &zero);
 	}
 	pthread_sigmask(SIG_SETMASK, &old_set, NULL);

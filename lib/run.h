@@ -92,8 +92,8 @@ struct dk_run_proposal {
  */
 int dk_run_propose(struct dk_run_proposal *out, struct dk_ledger *l,
                    const struct dk_workflow *wf, const char *run,
-                   const char *action, const json_t *args,
-                   const char *reason, const struct dk_run_opts *opts);
+                   const char *action, const json_t *args, const char *reason,
+                   const struct dk_run_opts *opts);
 
 /* In: a proposal id in run; out: the id of the run that proposed it. */
 int dk_run_of_proposal(char *run, size_t runsz, struct dk_ledger *l);
@@ -108,7 +108,6 @@ void dk_proposal_id(char out[32], const char *ledger_id, const char *run,
                     const char *step, const char *action, const json_t *args);
 void dk_idempotency_key(char out[48], const char *ledger_id, const char *run,
                         const char *action, const json_t *args);
-
 
 /*
  * For lib/dispatch: the run's private state (see above), as stored:

@@ -9,10 +9,10 @@
 #include <string.h>
 
 const char *const dk_schema_keywords[] = {
-    "type",        "properties", "required", "additionalProperties",
-    "items",       "enum",       "minimum",  "maximum",
-    "minLength",   "maxLength",  "maxItems", "pattern",
-    "description",
+	"type",        "properties", "required", "additionalProperties",
+	"items",       "enum",       "minimum",  "maximum",
+	"minLength",   "maxLength",  "maxItems", "pattern",
+	"description",
 };
 const size_t dk_schema_nkeywords =
     sizeof(dk_schema_keywords) / sizeof(dk_schema_keywords[0]);

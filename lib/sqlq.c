@@ -67,7 +67,7 @@ static json_t *column_value(sqlite3_stmt *st, int c)
 int dk_sql_query(json_t **rows, const char *dbpath, const char *sql,
                  json_t *params, const struct dk_sql_opts *opts)
 {
-	static const struct dk_sql_opts defaults = {0, 0, 0};
+	static const struct dk_sql_opts defaults = { 0, 0, 0 };
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	struct deadline dl;
@@ -117,15 +117,14 @@ int dk_sql_query(json_t **rows, const char *dbpath, const char *sql,
 			goto out;
 		}
 		if (json_is_array(params) && name[0] == '?')
-			v = json_array_get(params,
-					   (size_t)strtoul(name + 1, NULL, 10) -
-						   1);
+			v = json_array_get(
+			    params, (size_t)strtoul(name + 1, NULL, 10) - 1);
 		else
 			v = json_object_get(params, name + 1);
 		if (!v) {
 			rc = dk_error_set(DK_EINVALID,
-					  "query parameter %s has no value",
-					  name);
+			                  "query parameter %s has no value",
+			                  name);
 			goto out;
 		}
 		if (bind_value(st, i, v) != SQLITE_OK) {

@@ -7,8 +7,8 @@
  * A `sql` capability's query against an SQLite database. Parameters are
  * bound from `params`: numbered ones (?1, ?2, as the workflow loader
  * writes them) from a JSON array, named ones (:name, @name, $name) from a
- * JSON object. Every parameter in the query must have a value. Rows come back as an array of objects; the
- * array is a new reference owned by the caller.
+ * JSON object. Every parameter in the query must have a value. Rows come back
+ * as an array of objects; the array is a new reference owned by the caller.
  */
 
 struct dk_sql_opts {

@@ -170,7 +170,8 @@ void dk_sshbuf__put(struct dk_sshbuf *b, const void *p, size_t n)
 
 void dk_sshbuf__put_u32(struct dk_sshbuf *b, uint32_t v)
 {
-	unsigned char x[4] = {v >> 24, v >> 16 & 0xff, v >> 8 & 0xff, v & 0xff};
+	unsigned char x[4] = { v >> 24, v >> 16 & 0xff, v >> 8 & 0xff,
+		               v & 0xff };
 	dk_sshbuf__put(b, x, 4);
 }
 
@@ -240,16 +241,18 @@ static const struct {
 	enum dk_sshkey_kind kind;
 	unsigned bits;
 } ecdsa_types[] = {
-    {"ecdsa-sha2-nistp256", "nistp256", "prime256v1", DK_SSHKEY_ECDSA_P256,
-     256},
-    {"ecdsa-sha2-nistp384", "nistp384", "secp384r1", DK_SSHKEY_ECDSA_P384, 384},
-    {"ecdsa-sha2-nistp521", "nistp521", "secp521r1", DK_SSHKEY_ECDSA_P521, 521},
+	{ "ecdsa-sha2-nistp256", "nistp256", "prime256v1", DK_SSHKEY_ECDSA_P256,
+	  256 },
+	{ "ecdsa-sha2-nistp384", "nistp384", "secp384r1", DK_SSHKEY_ECDSA_P384,
+	  384 },
+	{ "ecdsa-sha2-nistp521", "nistp521", "secp521r1", DK_SSHKEY_ECDSA_P521,
+	  521 },
 };
 
 static const char *const other_types[] = {
-    "sk-ssh-ed25519@openssh.com",
-    "sk-ecdsa-sha2-nistp256@openssh.com",
-    NULL,
+	"sk-ssh-ed25519@openssh.com",
+	"sk-ecdsa-sha2-nistp256@openssh.com",
+	NULL,
 };
 
 void dk_sshkey_free(dk_sshkey *key)
@@ -370,7 +373,7 @@ done:
 static int from_blob(dk_sshkey **out, const unsigned char *blob, size_t len,
                      int light)
 {
-	struct dk_sshrd r = {blob, len};
+	struct dk_sshrd r = { blob, len };
 	const unsigned char *tp, *pk;
 	size_t tl, pkl, i;
 	dk_sshkey *k = NULL;
@@ -641,7 +644,7 @@ const dk_sshkey *dk_sshkey_priv_public(const dk_sshkey_priv *priv)
 
 static int looks_like_public(const char *text, size_t len)
 {
-	static const char *const prefixes[] = {"ssh-", "ecdsa-", "sk-", NULL};
+	static const char *const prefixes[] = { "ssh-", "ecdsa-", "sk-", NULL };
 	int i;
 
 	for (i = 0; prefixes[i]; i++)
@@ -873,7 +876,7 @@ int dk_sshkey__sign(unsigned char **sigblob, size_t *siglen,
 	EVP_MD_CTX *ctx = NULL;
 	unsigned char sig[ED25519_SIG_LEN];
 	size_t sl = sizeof(sig);
-	struct dk_sshbuf b = {0};
+	struct dk_sshbuf b = { 0 };
 	int rc = DK_ERROR;
 
 	*sigblob = NULL;
@@ -920,7 +923,7 @@ static int digest_verify(EVP_PKEY *pkey, const EVP_MD *md,
 static int verify_ecdsa(const dk_sshkey *key, const unsigned char *s, size_t sl,
                         const unsigned char *data, size_t len)
 {
-	struct dk_sshrd r = {s, sl};
+	struct dk_sshrd r = { s, sl };
 	const unsigned char *rp, *sp;
 	size_t rl, sn;
 	BIGNUM *br = NULL, *bs = NULL;
@@ -994,7 +997,7 @@ static int verify_rsa(const dk_sshkey *key, const char *alg,
 int dk_sshkey__verify(const dk_sshkey *key, const unsigned char *sigblob,
                       size_t siglen, const unsigned char *data, size_t len)
 {
-	struct dk_sshrd r = {sigblob, siglen};
+	struct dk_sshrd r = { sigblob, siglen };
 	const unsigned char *tp, *s;
 	size_t tl, sl;
 	char alg[65];

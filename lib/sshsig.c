@@ -252,7 +252,7 @@ static int key_mismatch(const dk_sshkey *got, const dk_sshkey *want)
 int dk_sshsig_check(const dk_sshsig *sig, const char *ns, const void *msg,
                     size_t len, const dk_sshkey *expected)
 {
-	struct dk_sshbuf b = {0};
+	struct dk_sshbuf b = { 0 };
 	int rc;
 
 	if (!ns || !*ns)
@@ -327,7 +327,7 @@ static int armor(char **out, const unsigned char *blob, size_t len)
 int dk_sshsig_sign_key(char **out, const dk_sshkey_priv *key, const char *ns,
                        const void *msg, size_t len, const char *hash_alg)
 {
-	struct dk_sshbuf data = {0}, blob = {0};
+	struct dk_sshbuf data = { 0 }, blob = { 0 };
 	const dk_sshkey *pub = dk_sshkey_priv_public(key);
 	const unsigned char *pb;
 	unsigned char *sig = NULL;
@@ -482,11 +482,11 @@ static int pump(struct keygen_run *k, pid_t pid, int in, int out, int err,
 		if (left <= 0)
 			goto timeout;
 		if (in >= 0)
-			pf[n++] = (struct pollfd){in, POLLOUT, 0};
+			pf[n++] = (struct pollfd){ in, POLLOUT, 0 };
 		if (open_out)
-			pf[n++] = (struct pollfd){out, POLLIN, 0};
+			pf[n++] = (struct pollfd){ out, POLLIN, 0 };
 		if (open_err)
-			pf[n++] = (struct pollfd){err, POLLIN, 0};
+			pf[n++] = (struct pollfd){ err, POLLIN, 0 };
 		if (poll(pf, (nfds_t)n, left) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -542,8 +542,8 @@ timeout:
 
 static int run_keygen(struct keygen_run *k)
 {
-	int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
-	int st[2] = {-1, -1}, status = 0, e = 0, rc = DK_ERROR, i;
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	int st[2] = { -1, -1 }, status = 0, e = 0, rc = DK_ERROR, i;
 	struct child_io c;
 	char why[512];
 	pid_t pid;
@@ -563,7 +563,7 @@ static int run_keygen(struct keygen_run *k)
 		rc = dk_error_set_errno(DK_ERROR, "cannot create pipes");
 		goto done;
 	}
-	c = (struct child_io){in[1], out[1], err[1], st[1]};
+	c = (struct child_io){ in[1], out[1], err[1], st[1] };
 	if ((pid = fork()) < 0) {
 		rc = dk_error_set_errno(DK_ERROR, "fork");
 		goto done;
@@ -632,7 +632,7 @@ static int sign_keygen(char **out, const char *keypath, const char *ns,
 	char hashopt[32];
 	char *argv[12];
 	int argc = 0, rc;
-	struct keygen_run k = {0};
+	struct keygen_run k = { 0 };
 	dk_sshsig *sig = NULL;
 
 	*out = NULL;
@@ -1168,7 +1168,7 @@ int dk_allowed_signers_find_principals(char **out,
                                        int64_t now)
 {
 	const struct dk_allowed_signer *e = NULL;
-	struct dk_sshbuf b = {0};
+	struct dk_sshbuf b = { 0 };
 	size_t i;
 	int rc;
 

@@ -523,14 +523,14 @@ static void put(json_t *o, const char *k, json_t *v)
 
 static struct dk_loc loc_of(const struct dk_ynode *n)
 {
-	struct dk_loc loc = {n->line, n->col};
+	struct dk_loc loc = { n->line, n->col };
 	return loc;
 }
 
 /* ---- schemas ---------------------------------------------------- */
 
 static const char *const schema_types[] = {
-    "object", "array", "string", "integer", "number", "boolean", "null",
+	"object", "array", "string", "integer", "number", "boolean", "null",
 };
 
 static json_t *get_schema(struct ld *l, const struct dk_ynode *n,
@@ -575,7 +575,7 @@ static json_t *schema_keyword(struct ld *l, const char *k,
 	if (!strcmp(k, "items"))
 		return get_schema(l, v, what);
 	if (!strcmp(k, "required")) {
-		struct dk_strv sv = {0};
+		struct dk_strv sv = { 0 };
 		json_t *a = NULL;
 		get_strv(l, v, "schema required", NULL, NULL, &sv, &a);
 		for (i = 0; i < sv.n; i++)
@@ -740,10 +740,10 @@ static int is_hostname(const char *s)
 }
 
 static const char *const provider_keys[] = {
-    "base_url",
-    "base_url_env",
-    "local_hosts",
-    "description",
+	"base_url",
+	"base_url_env",
+	"local_hosts",
+	"description",
 };
 
 static json_t *load_providers(struct ld *l, const struct dk_ynode *n)
@@ -822,10 +822,10 @@ static json_t *load_providers(struct ld *l, const struct dk_ynode *n)
 }
 
 static const char *const database_keys[] = {
-    "path",
-    "path_env",
-    "writable",
-    "description",
+	"path",
+	"path_env",
+	"writable",
+	"description",
 };
 
 static json_t *load_databases(struct ld *l, const struct dk_ynode *n)
@@ -1194,24 +1194,24 @@ static void rewrite_sql(struct ld *l, const struct dk_ynode *n,
 
 /* ---- capabilities ------------------------------------------------- */
 
-static const char *const risk_names[] = {"low", "medium", "high", "critical"};
-static const char *const kind_names[] = {"sql", "exec", "http"};
+static const char *const risk_names[] = { "low", "medium", "high", "critical" };
+static const char *const kind_names[] = { "sql", "exec", "http" };
 
 static const char *const cap_common_keys[] = {
-    "kind", "description", "input", "output", "ensure", "risk", "redact",
+	"kind", "description", "input", "output", "ensure", "risk", "redact",
 };
-static const char *const cap_sql_keys[] = {"database", "query", "returns",
-                                           "max_rows"};
-static const char *const cap_exec_keys[] = {"argv", "env", "timeout_ms",
-                                            "max_output_bytes"};
+static const char *const cap_sql_keys[] = { "database", "query", "returns",
+	                                    "max_rows" };
+static const char *const cap_exec_keys[] = { "argv", "env", "timeout_ms",
+	                                     "max_output_bytes" };
 static const char *const cap_http_keys[] = {
-    "provider",
-    "path",
-    "headers",
-    "secrets",
-    "timeout_ms",
-    "connect_timeout_ms",
-    "max_response_bytes",
+	"provider",
+	"path",
+	"headers",
+	"secrets",
+	"timeout_ms",
+	"connect_timeout_ms",
+	"max_response_bytes",
 };
 
 static int is_redact_path(const char *s, const char *a, const char *b)
@@ -1265,7 +1265,7 @@ static json_t *load_ensure(struct ld *l, const struct dk_ynode *n,
 		snprintf(what, sizeof(what), "ensure of capability \"%s\"",
 		         c->name);
 		if (it->type == DK_YMAP) {
-			static const char *const k[] = {"check", "message"};
+			static const char *const k[] = { "check", "message" };
 			check_keys(l, it, "an ensure entry", k, N_(k));
 			ex = need(l, it, "check", "an ensure entry");
 			msg = dk_ynode_get(it, "message");
@@ -1293,7 +1293,7 @@ static void load_cap_sql(struct ld *l, const struct dk_ynode *m,
 	const struct dk_ynode *v;
 	const char *s;
 	int t;
-	static const char *const ret[] = {"rows", "row"};
+	static const char *const ret[] = { "rows", "row" };
 
 	if ((v = need(l, m, "database", what)) &&
 	    (s = get_str(l, v, "database"))) {
@@ -1504,33 +1504,34 @@ static json_t *load_capabilities(struct ld *l, const struct dk_ynode *n)
 /* ---- actions -------------------------------------------------------- */
 
 static const char *const action_keys[] = {
-    "provider",
-    "description",
-    "method",
-    "path",
-    "headers",
-    "body",
-    "encoding",
-    "secrets",
-    "idempotency_header",
-    "timeout_ms",
-    "connect_timeout_ms",
-    "retry",
-    "breaker",
-    "fallback",
-    "risk",
-    "input",
-    "record",
-    "redact",
-    "max_response_bytes",
+	"provider",
+	"description",
+	"method",
+	"path",
+	"headers",
+	"body",
+	"encoding",
+	"secrets",
+	"idempotency_header",
+	"timeout_ms",
+	"connect_timeout_ms",
+	"retry",
+	"breaker",
+	"fallback",
+	"risk",
+	"input",
+	"record",
+	"redact",
+	"max_response_bytes",
 };
-static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
-static const char *const encodings[] = {"json", "form"};
+static const char *const methods[] = { "GET", "POST", "PUT", "PATCH",
+	                               "DELETE" };
+static const char *const encodings[] = { "json", "form" };
 
 static json_t *load_retry(struct ld *l, const struct dk_ynode *n,
                           struct dk_action *a)
 {
-	static const char *const k[] = {"max_attempts", "base_ms", "max_ms"};
+	static const char *const k[] = { "max_attempts", "base_ms", "max_ms" };
 	const struct dk_ynode *v;
 	json_t *o = json_object();
 
@@ -1562,7 +1563,7 @@ static json_t *load_retry(struct ld *l, const struct dk_ynode *n,
 static json_t *load_breaker(struct ld *l, const struct dk_ynode *n,
                             struct dk_action *a)
 {
-	static const char *const k[] = {"failures", "window", "open_for"};
+	static const char *const k[] = { "failures", "window", "open_for" };
 	const struct dk_ynode *v;
 	json_t *o = json_object();
 	int64_t d;
@@ -1779,10 +1780,10 @@ static json_t *load_actions(struct ld *l, const struct dk_ynode *n)
 /* ---- approvals, escalate, budget --------------------------------- */
 
 static const char *const rule_keys[] = {
-    "name",  "when",           "risk_at_least", "decision", "role",
-    "count", "allow_proposer", "expires",       "reason",
+	"name",  "when",           "risk_at_least", "decision", "role",
+	"count", "allow_proposer", "expires",       "reason",
 };
-static const char *const decisions[] = {"require", "auto", "deny"};
+static const char *const decisions[] = { "require", "auto", "deny" };
 
 static int is_rule_name(const char *s)
 {
@@ -1870,8 +1871,9 @@ static json_t *load_approvals(struct ld *l, const struct dk_ynode *n)
 			put(o, "reason", json_string(s));
 		}
 		if (r->decision != DK_DECISION_REQUIRE) {
-			static const char *const only[] = {
-			    "role", "count", "allow_proposer", "expires"};
+			static const char *const only[] = { "role", "count",
+				                            "allow_proposer",
+				                            "expires" };
 			for (j = 0; j < N_(only); j++)
 				if ((v = dk_ynode_get(m, only[j])))
 					ERRN(l, v,
@@ -1923,8 +1925,8 @@ static json_t *load_approvals(struct ld *l, const struct dk_ynode *n)
 
 static json_t *load_escalate(struct ld *l, const struct dk_ynode *n)
 {
-	static const char *const k[] = {"action", "args", "conditions"};
-	static const char *const ck[] = {"name", "when", "reason"};
+	static const char *const k[] = { "action", "args", "conditions" };
+	static const char *const ck[] = { "name", "when", "reason" };
 	struct dk_escalate *e = &l->wf->escalate;
 	json_t *o = json_object(), *conds = json_array(), *src;
 	const struct dk_ynode *v;
@@ -2001,8 +2003,8 @@ static json_t *load_escalate(struct ld *l, const struct dk_ynode *n)
 static json_t *load_budget(struct ld *l, const struct dk_ynode *n)
 {
 	static const char *const k[] = {
-	    "max_input_tokens", "max_output_tokens", "max_cost_cents",
-	    "warn_at",          "degrade_at",        "stop_at",
+		"max_input_tokens", "max_output_tokens", "max_cost_cents",
+		"warn_at",          "degrade_at",        "stop_at",
 	};
 	struct dk_budget *b = &l->wf->budget;
 	const struct dk_ynode *v;
@@ -2088,7 +2090,7 @@ static void check_step_refs(struct ld *l, const struct dk_ynode *n,
 }
 
 static const char *const step_keys[] = {
-    "key", "description", "capability", "action", "args", "when",
+	"key", "description", "capability", "action", "args", "when",
 };
 
 static json_t *load_steps(struct ld *l, const struct dk_ynode *n)
@@ -2193,15 +2195,15 @@ static json_t *load_steps(struct ld *l, const struct dk_ynode *n)
 /* ---- the whole file ------------------------------------------------- */
 
 static const char *const top_keys[] = {
-    "name",       "version",   "description", "session",   "input",
-    "roles",      "redact",    "providers",   "databases", "capabilities",
-    "actions",    "approvals", "escalate",    "budget",    "evidence",
-    "checkpoint", "steps",
+	"name",       "version",   "description", "session",   "input",
+	"roles",      "redact",    "providers",   "databases", "capabilities",
+	"actions",    "approvals", "escalate",    "budget",    "evidence",
+	"checkpoint", "steps",
 };
 
 static json_t *load_session(struct ld *l, const struct dk_ynode *n)
 {
-	static const char *const k[] = {"require", "optional"};
+	static const char *const k[] = { "require", "optional" };
 	json_t *o = json_object(), *a;
 	const struct dk_ynode *v;
 	size_t i;
@@ -2245,8 +2247,8 @@ static void load_top(struct ld *l, const struct dk_ynode *root, json_t *c)
 	const char *s;
 	json_t *a;
 	int t;
-	static const char *const ev[] = {"required"};
-	static const char *const cp[] = {"every_step"};
+	static const char *const ev[] = { "required" };
+	static const char *const cp[] = { "every_step" };
 
 	if (!want_map(l, root, "the workflow"))
 		return;

@@ -166,7 +166,7 @@ const struct dk_step *dk_workflow_step(const struct dk_workflow *wf,
 	return NULL;
 }
 
-static const char *const risks[] = {"low", "medium", "high", "critical"};
+static const char *const risks[] = { "low", "medium", "high", "critical" };
 
 const char *dk_risk_name(enum dk_risk r)
 {
@@ -303,7 +303,7 @@ static int sb_pct(struct sbuf *b, const char *s)
 
 int dk_workflow_expand_path(char **out, const char *tmpl, const json_t *args)
 {
-	struct sbuf b = {0};
+	struct sbuf b = { 0 };
 	const char *p = tmpl, *o;
 	int rc = 0;
 
@@ -356,7 +356,7 @@ int dk_workflow_expand_header(char **out, const char *tmpl,
                                                     void *data),
                               void *data)
 {
-	struct sbuf b = {0};
+	struct sbuf b = { 0 };
 	const char *p = tmpl, *o;
 	int rc;
 

@@ -83,7 +83,7 @@ sweep() {
 		esac
 		if [ -e L/refs/heads/main.lock ]; then
 			echo "$_s $_n" >>stale
-			grep -q "^ref [0-9]* [0-9a-f]\{40\}$" L/docket.lock || {
+			grep -q "^ref [0-9]* [0-9a-f]\{40\}\( [0-9a-f]\{40\}\)\{0,1\}$" L/docket.lock || {
 				echo "main.lock left without an intent in docket.lock"
 				return 1
 			}
@@ -113,8 +113,8 @@ test_expect_success 'setup: a ledger with some notes' '
 	check_ledger none
 '
 
-for sc in write pwrite64 ftruncate fsync fdatasync syncfs rename link \
-	unlink; do
+for sc in write pwrite64 ftruncate fsync fdatasync syncfs rename renameat2 \
+	link unlink; do
 	test_expect_success "killed at each $sc: verifies, loses nothing acknowledged" "
 		sweep $sc
 	"
@@ -146,9 +146,10 @@ test_expect_success 'the sweep killed inside the branch update and recovered' '
 	cat points | cut -c1-150 &&
 	echo "$(wc -l <points) crash points; stale branch locks: $(wc -l <stale)" &&
 	grep -Eq "^(syncfs|fsync|fdatasync) " points &&
-	grep -q "^rename .*refs/heads/main" points &&
+	grep -q "^renameat2 .*refs/heads/main" points &&
 	grep -q "^openat .*refs/heads/main.lock" points &&
-	grep -q "^rename " stale &&
+	grep -q "^renameat2 " stale &&
+	grep -q "^unlink " stale &&
 	grep -q "^write " stale &&
 	test "$(wc -l <points)" -ge 15
 '

@@ -110,17 +110,21 @@ kill_at() {
 	test $? = 137
 }
 
+# The branch moves by renameat2(RENAME_EXCHANGE) of main.lock and main
+# (see move_branch_exchange in lib/ledger.c).
 test_expect_success 'killed before renaming main.lock: the lock and its intent are left' '
-	N=$(nth rename "refs/heads/main.lock") &&
+	N=$(nth renameat2 "refs/heads/main.lock") &&
 	test -n "$N" &&
 	head=$(git -C L rev-parse refs/heads/main) &&
-	kill_at rename "$N" "killed at rename" &&
-	tail -n 2 trace.out | grep -q "rename(.*refs/heads/main.lock" &&
+	kill_at renameat2 "$N" "killed at rename" &&
+	tail -n 2 trace.out | grep -q "renameat2(.*refs/heads/main.lock" &&
 	test -f L/refs/heads/main.lock &&
-	# docket.lock names the commit main.lock was about to point at
-	read word pid commit <L/docket.lock &&
+	# docket.lock names the commit main.lock was about to point at,
+	# and the one the branch pointed at
+	read word pid commit old <L/docket.lock &&
 	test "$word" = ref &&
 	test "$commit" = "$(cat L/refs/heads/main.lock)" &&
+	test "$old" = "$head" &&
 	git -C L cat-file -e "$commit^{commit}" &&
 	test "$(git -C L rev-parse refs/heads/main)" = "$head"
 '
@@ -151,9 +155,27 @@ test_expect_success 'killed right after creating main.lock (empty): also recover
 	docket verify --ledger L
 '
 
+test_expect_success 'killed after the exchange: the lock holds the old id, and is recovered' '
+	N=$(nth unlink "refs/heads/main.lock") &&
+	test -n "$N" &&
+	old=$(git -C L rev-parse refs/heads/main) &&
+	kill_at unlink "$N" "killed after the exchange" &&
+	tail -n 2 trace.out | grep -q "unlink(.*refs/heads/main.lock" &&
+	# the branch moved; the lock file holds where it was
+	test "$(cat L/refs/heads/main.lock)" = "$old" &&
+	test "$(git -C L rev-parse refs/heads/main)" != "$old" &&
+	DOCKET_LOCK_TIMEOUT=200 docket note --ledger L "after the exchange" &&
+	test ! -e L/refs/heads/main.lock &&
+	docket log --ledger L --json >log.json &&
+	grep -q "killed after the exchange" log.json &&
+	grep -q "after the exchange" log.json &&
+	docket verify --ledger L &&
+	git -C L fsck --strict --no-dangling
+'
+
 test_expect_success 'a main.lock that does not match the intent is waited on, refused and kept' '
-	N=$(nth rename "refs/heads/main.lock") &&
-	kill_at rename "$N" "killed again" &&
+	N=$(nth renameat2 "refs/heads/main.lock") &&
+	kill_at renameat2 "$N" "killed again" &&
 	test -f L/refs/heads/main.lock &&
 	# someone else (a git process) now owns the branch lock
 	git -C L rev-parse refs/heads/main~1 >L/refs/heads/main.lock &&

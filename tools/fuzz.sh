@@ -51,21 +51,18 @@ run_one() {
 }
 
 fail=0
-pids=""
-running=0
-for name in "$@"; do
-	run_one "$name" &
-	pids="$pids $!"
-	running=$((running + 1))
-	if [ "$running" -ge "$jobs" ]; then
-		wait "${pids%% *}" 2>/dev/null || fail=1
-		pids=${pids#* }
-		pids=${pids# }
-		running=$((running - 1))
-	fi
-done
-for p in $pids; do
-	wait "$p" || fail=1
+while [ $# -gt 0 ]; do
+	pids=""
+	i=0
+	while [ $# -gt 0 ] && [ $i -lt "$jobs" ]; do
+		run_one "$1" &
+		pids="$pids $!"
+		shift
+		i=$((i + 1))
+	done
+	for p in $pids; do
+		wait "$p" || fail=1
+	done
 done
 if [ "$fail" != 0 ]; then
 	echo "fuzz: a target failed; see $log and $build/crashes" >&2

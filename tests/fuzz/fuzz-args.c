@@ -91,8 +91,8 @@ static void exercise(const struct dk_workflow *wf, json_t *session,
 		if (s->capability) {
 			json_t *c;
 			(void)dk_schema_validate(s->capability->input, args);
-			c = json_pack("{s:O, s:{}, s:O}", "args", args, "output",
-			              "session", session);
+			c = json_pack("{s:O, s:{}, s:O}", "args", args,
+			              "output", "session", session);
 			for (k = 0; k < s->capability->nensure; k++)
 				eval(s->capability->ensure[k].expr, c);
 			json_decref(c);

@@ -51,7 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			break;
 		case DK_HANDLE_HASH:
-			if (n < 8 || n > 64 || strspn(h.id, "0123456789abcdef") != n)
+			if (n < 8 || n > 64 ||
+			    strspn(h.id, "0123456789abcdef") != n)
 				abort();
 			break;
 		case DK_HANDLE_RUN:

@@ -103,10 +103,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const headers[] = {
-		"Authorization: Bearer " SECRET, "Idempotency-Key: fuzz-key-1",
-		"Content-Type: application/json", NULL
-	};
+	static const char *const headers[] = { "Authorization: Bearer " SECRET,
+		                               "Idempotency-Key: fuzz-key-1",
+		                               "Content-Type: application/json",
+		                               NULL };
 	static const char *const secrets[] = { SECRET, NULL };
 	struct dk_http_request req = DK_HTTP_REQUEST_INIT;
 	struct dk_http_retry pol = DK_HTTP_RETRY_INIT;
@@ -140,8 +140,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (rc < 0 && !dk_error_last()[0])
 		abort();
-	if (resp.body && memmem(resp.body, resp.body_len, SECRET,
-	                        strlen(SECRET)))
+	if (resp.body &&
+	    memmem(resp.body, resp.body_len, SECRET, strlen(SECRET)))
 		abort(); /* a secret echoed back was not redacted */
 	if (resp.headers && strstr(resp.headers, SECRET))
 		abort();

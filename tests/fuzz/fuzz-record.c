@@ -53,11 +53,9 @@ static void strings(const json_t *v, int depth)
 			}
 		}
 	} else if (json_is_object(v)) {
-		json_object_foreach((json_t *)v, k, x)
-			strings(x, depth + 1);
+		json_object_foreach((json_t *)v, k, x) strings(x, depth + 1);
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, x)
-			strings(x, depth + 1);
+		json_array_foreach(v, i, x) strings(x, depth + 1);
 	}
 }
 

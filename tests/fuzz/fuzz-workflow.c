@@ -20,10 +20,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc;
 
 	memset(&d, 0, sizeof(d));
-	rc = dk_workflow_load_buffer(&wf, "fuzz.yaml", (const char *)data,
-	                             size, &d);
+	rc = dk_workflow_load_buffer(&wf, "fuzz.yaml", (const char *)data, size,
+	                             &d);
 	if (rc == 0) {
-		if (!wf || !wf->canonical_text || strlen(wf->workflow_hash) != 64)
+		if (!wf || !wf->canonical_text ||
+		    strlen(wf->workflow_hash) != 64)
 			abort();
 		dk_workflow_free(wf);
 	} else {

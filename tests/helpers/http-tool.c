@@ -127,7 +127,7 @@ static int run_many(const struct dk_http_request *base, size_t nheaders,
                     const char *key, long count, long parallel,
                     const struct dk_http_retry *pol)
 {
-	struct dk_http_multi_observer obs = {NULL, on_after_job, NULL};
+	struct dk_http_multi_observer obs = { NULL, on_after_job, NULL };
 	struct dk_http_request *reqs = calloc((size_t)count, sizeof(*reqs));
 	struct dk_http_job *jobs = calloc((size_t)count, sizeof(*jobs));
 	const char **hdrs =
@@ -222,38 +222,38 @@ int main(int argc, char **argv)
 		O_PARALLEL,
 	};
 	static const struct option longopts[] = {
-	    {"allow-plain-local", no_argument, NULL, O_PLAIN},
-	    {"check-url", no_argument, NULL, O_CHECK},
-	    {"ca-file", required_argument, NULL, O_CA},
-	    {"connect-timeout", required_argument, NULL, O_CTO},
-	    {"timeout", required_argument, NULL, O_TO},
-	    {"max-body", required_argument, NULL, O_MAXB},
-	    {"header", required_argument, NULL, 'H'},
-	    {"data", required_argument, NULL, 'd'},
-	    {"data-file", required_argument, NULL, O_DFILE},
-	    {"key", required_argument, NULL, 'k'},
-	    {"secret", required_argument, NULL, O_SECRET},
-	    {"show-header", required_argument, NULL, O_SHOW},
-	    {"retry", required_argument, NULL, O_RETRY},
-	    {"base-ms", required_argument, NULL, O_BASE},
-	    {"cap-ms", required_argument, NULL, O_CAP},
-	    {"deadline-ms", required_argument, NULL, O_DEADLINE},
-	    {"retry-after-max-ms", required_argument, NULL, O_RAMAX},
-	    {"reuse", no_argument, NULL, O_REUSE},
-	    {"count", required_argument, NULL, O_COUNT},
-	    {"parallel", required_argument, NULL, O_PARALLEL},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+		{ "allow-plain-local", no_argument, NULL, O_PLAIN },
+		{ "check-url", no_argument, NULL, O_CHECK },
+		{ "ca-file", required_argument, NULL, O_CA },
+		{ "connect-timeout", required_argument, NULL, O_CTO },
+		{ "timeout", required_argument, NULL, O_TO },
+		{ "max-body", required_argument, NULL, O_MAXB },
+		{ "header", required_argument, NULL, 'H' },
+		{ "data", required_argument, NULL, 'd' },
+		{ "data-file", required_argument, NULL, O_DFILE },
+		{ "key", required_argument, NULL, 'k' },
+		{ "secret", required_argument, NULL, O_SECRET },
+		{ "show-header", required_argument, NULL, O_SHOW },
+		{ "retry", required_argument, NULL, O_RETRY },
+		{ "base-ms", required_argument, NULL, O_BASE },
+		{ "cap-ms", required_argument, NULL, O_CAP },
+		{ "deadline-ms", required_argument, NULL, O_DEADLINE },
+		{ "retry-after-max-ms", required_argument, NULL, O_RAMAX },
+		{ "reuse", no_argument, NULL, O_REUSE },
+		{ "count", required_argument, NULL, O_COUNT },
+		{ "parallel", required_argument, NULL, O_PARALLEL },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = {0};
+	struct opts o = { 0 };
 	struct dk_http_request req = DK_HTTP_REQUEST_INIT;
 	struct dk_http_retry pol = DK_HTTP_RETRY_INIT;
-	struct dk_http_observer obs = {NULL, on_after, NULL};
+	struct dk_http_observer obs = { NULL, on_after, NULL };
 	struct dk_http_response resp;
 	struct dk_http_client *client = NULL;
 	enum dk_http_verdict v;
 	const char *raw_headers[MAX_LIST];
-	char *headers[MAX_LIST + 2] = {0};
+	char *headers[MAX_LIST + 2] = { 0 };
 	char *body = NULL, *url = NULL, *keyhdr = NULL;
 	const char *raw_body = NULL, *data_file = NULL, *key = NULL;
 	size_t nheaders = 0, i;

@@ -34,7 +34,7 @@
 #define MAXJ 512
 #define MAXF 1024
 
-enum op { OP_CREATE, OP_RENAME, OP_UNLINK, OP_MKDIR };
+enum op { OP_CREATE, OP_RENAME, OP_UNLINK, OP_MKDIR, OP_EXCHANGE };
 
 struct jent {
 	enum op op;
@@ -232,6 +232,7 @@ static void crash(void)
 	REAL(int, rmdir, const char *);
 	REAL(int, link, const char *, const char *);
 	REAL(int, truncate, const char *, off_t);
+	REAL(int, renameat2, int, const char *, int, const char *, unsigned);
 	int i;
 
 	crashing = 1;
@@ -261,6 +262,11 @@ static void crash(void)
 		case OP_UNLINK:
 			if (j->backup[0])
 				real_link(j->backup, j->path);
+			break;
+		case OP_EXCHANGE:
+			/* the two names swap back */
+			real_renameat2(AT_FDCWD, j->from, AT_FDCWD, j->path,
+			               RENAME_EXCHANGE);
 			break;
 		}
 	}
@@ -497,6 +503,38 @@ int rename(const char *a, const char *b)
 int renameat(int o, const char *a, int n, const char *b)
 {
 	return do_rename(o, a, n, b);
+}
+
+/* RENAME_EXCHANGE swaps two names (and whatever data each has not made
+ * durable); any other renameat2 is a rename. */
+int renameat2(int o, const char *a, int n, const char *b, unsigned flags)
+{
+	REAL(int, renameat2, int, const char *, int, const char *, unsigned);
+	char aa[PATH_MAX], bb[PATH_MAX];
+	int rc, i;
+
+	init();
+	if (!(flags & RENAME_EXCHANGE)) {
+		if (flags)
+			return real_renameat2(o, a, n, b, flags);
+		return do_rename(o, a, n, b);
+	}
+	absof(aa, o, a);
+	absof(bb, n, b);
+	if (!tracked(bb) || crashing)
+		return real_renameat2(o, a, n, b, flags);
+	point("rename", bb);
+	rc = real_renameat2(o, a, n, b, flags);
+	if (rc == 0) {
+		add(OP_EXCHANGE, bb, aa);
+		for (i = 0; i < ndirty; i++) {
+			if (!strcmp(dirty[i], aa))
+				snprintf(dirty[i], PATH_MAX, "%s", bb);
+			else if (!strcmp(dirty[i], bb))
+				snprintf(dirty[i], PATH_MAX, "%s", aa);
+		}
+	}
+	return rc;
 }
 
 int link(const char *a, const char *b)

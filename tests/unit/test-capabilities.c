@@ -15,13 +15,13 @@
 #include "sqlq.h"
 #include "util.h"
 
-static const char *const path_env[] = {"PATH=/usr/bin:/bin", NULL};
+static const char *const path_env[] = { "PATH=/usr/bin:/bin", NULL };
 
 static void test_exec__json_roundtrip(void **state)
 {
-	const char *argv[] = {"cat", NULL};
-	struct dk_exec_opts o = {argv, path_env, NULL, "{\"a\":1}",
-	                         7,    5000,     0,    0};
+	const char *argv[] = { "cat", NULL };
+	struct dk_exec_opts o = { argv, path_env, NULL, "{\"a\":1}",
+		                  7,    5000,     0,    0 };
 	struct dk_exec_result r;
 
 	(void)state;
@@ -34,8 +34,8 @@ static void test_exec__json_roundtrip(void **state)
 
 static void test_exec__status_and_stderr(void **state)
 {
-	const char *argv[] = {"sh", "-c", "echo oops >&2; exit 3", NULL};
-	struct dk_exec_opts o = {argv, path_env, NULL, NULL, 0, 5000, 0, 0};
+	const char *argv[] = { "sh", "-c", "echo oops >&2; exit 3", NULL };
+	struct dk_exec_opts o = { argv, path_env, NULL, NULL, 0, 5000, 0, 0 };
 	struct dk_exec_result r;
 
 	(void)state;
@@ -49,8 +49,8 @@ static void test_exec__status_and_stderr(void **state)
 static void test_exec__timeout_kills_the_group(void **state)
 {
 	/* the grandchild holds stdout open; the whole group must die */
-	const char *argv[] = {"sh", "-c", "sleep 30 & sleep 30", NULL};
-	struct dk_exec_opts o = {argv, path_env, NULL, NULL, 0, 300, 0, 0};
+	const char *argv[] = { "sh", "-c", "sleep 30 & sleep 30", NULL };
+	struct dk_exec_opts o = { argv, path_env, NULL, NULL, 0, 300, 0, 0 };
 	struct dk_exec_result r;
 
 	(void)state;
@@ -64,8 +64,10 @@ static void test_exec__timeout_kills_the_group(void **state)
 
 static void test_exec__stdout_cap(void **state)
 {
-	const char *argv[] = {"yes", NULL};
-	struct dk_exec_opts o = {argv, path_env, NULL, NULL, 0, 10000, 4096, 0};
+	const char *argv[] = { "yes", NULL };
+	struct dk_exec_opts o = {
+		argv, path_env, NULL, NULL, 0, 10000, 4096, 0
+	};
 	struct dk_exec_result r;
 
 	(void)state;
@@ -77,8 +79,11 @@ static void test_exec__stdout_cap(void **state)
 
 static void test_exec__stderr_is_cut_not_refused(void **state)
 {
-	const char *argv[] = {"sh", "-c", "head -c 100000 /dev/zero >&2", NULL};
-	struct dk_exec_opts o = {argv, path_env, NULL, NULL, 0, 10000, 0, 1000};
+	const char *argv[] = { "sh", "-c", "head -c 100000 /dev/zero >&2",
+		               NULL };
+	struct dk_exec_opts o = {
+		argv, path_env, NULL, NULL, 0, 10000, 0, 1000
+	};
 	struct dk_exec_result r;
 
 	(void)state;
@@ -91,10 +96,10 @@ static void test_exec__stderr_is_cut_not_refused(void **state)
 
 static void test_exec__child_ignores_stdin(void **state)
 {
-	const char *argv[] = {"true", NULL};
+	const char *argv[] = { "true", NULL };
 	size_t n = 8 * 1024 * 1024;
 	char *big = calloc(1, n);
-	struct dk_exec_opts o = {argv, path_env, NULL, big, n, 5000, 0, 0};
+	struct dk_exec_opts o = { argv, path_env, NULL, big, n, 5000, 0, 0 };
 	struct dk_exec_result r;
 
 	(void)state;
@@ -108,9 +113,9 @@ static void test_exec__child_ignores_stdin(void **state)
 
 static void test_exec__environment_is_only_what_is_given(void **state)
 {
-	const char *argv[] = {"/usr/bin/env", NULL};
-	const char *env[] = {"ONLY=this", NULL};
-	struct dk_exec_opts o = {argv, env, NULL, NULL, 0, 5000, 0, 0};
+	const char *argv[] = { "/usr/bin/env", NULL };
+	const char *env[] = { "ONLY=this", NULL };
+	struct dk_exec_opts o = { argv, env, NULL, NULL, 0, 5000, 0, 0 };
 	struct dk_exec_result r;
 
 	(void)state;
@@ -122,8 +127,8 @@ static void test_exec__environment_is_only_what_is_given(void **state)
 
 static void test_exec__missing_program(void **state)
 {
-	const char *argv[] = {"/nonexistent/tool", NULL};
-	struct dk_exec_opts o = {argv, path_env, NULL, NULL, 0, 5000, 0, 0};
+	const char *argv[] = { "/nonexistent/tool", NULL };
+	struct dk_exec_opts o = { argv, path_env, NULL, NULL, 0, 5000, 0, 0 };
 	struct dk_exec_result r;
 
 	(void)state;
@@ -195,8 +200,8 @@ static void test_sql__bound_parameters(void **state)
 static void test_sql__errors(void **state)
 {
 	json_t *rows = NULL, *p = json_object();
-	struct dk_sql_opts one = {0, 0, 1};
-	struct dk_sql_opts quick = {0, 200, 0};
+	struct dk_sql_opts one = { 0, 0, 1 };
+	struct dk_sql_opts quick = { 0, 200, 0 };
 
 	(void)state;
 	assert_int_equal(dk_sql_query(&rows, dbpath,
@@ -231,17 +236,18 @@ static void test_sql__errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_exec__json_roundtrip),
-	    cmocka_unit_test(test_exec__status_and_stderr),
-	    cmocka_unit_test(test_exec__timeout_kills_the_group),
-	    cmocka_unit_test(test_exec__stdout_cap),
-	    cmocka_unit_test(test_exec__stderr_is_cut_not_refused),
-	    cmocka_unit_test(test_exec__child_ignores_stdin),
-	    cmocka_unit_test(test_exec__environment_is_only_what_is_given),
-	    cmocka_unit_test(test_exec__missing_program),
-	    cmocka_unit_test_setup_teardown(test_sql__bound_parameters, make_db,
-	                                    drop_db),
-	    cmocka_unit_test_setup_teardown(test_sql__errors, make_db, drop_db),
+		cmocka_unit_test(test_exec__json_roundtrip),
+		cmocka_unit_test(test_exec__status_and_stderr),
+		cmocka_unit_test(test_exec__timeout_kills_the_group),
+		cmocka_unit_test(test_exec__stdout_cap),
+		cmocka_unit_test(test_exec__stderr_is_cut_not_refused),
+		cmocka_unit_test(test_exec__child_ignores_stdin),
+		cmocka_unit_test(test_exec__environment_is_only_what_is_given),
+		cmocka_unit_test(test_exec__missing_program),
+		cmocka_unit_test_setup_teardown(test_sql__bound_parameters,
+		                                make_db, drop_db),
+		cmocka_unit_test_setup_teardown(test_sql__errors, make_db,
+		                                drop_db),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -74,7 +74,8 @@ static void test_sha__vectors(void **state)
 static void test_obj__git_ids(void **state)
 {
 	struct dk_obj o = {
-	    DK_OBJ_BLOB, (const unsigned char *)"hello\n", 6, {0}};
+		DK_OBJ_BLOB, (const unsigned char *)"hello\n", 6, { 0 }
+	};
 	char h[41];
 
 	(void)state;
@@ -220,15 +221,15 @@ static void test_policy__validate(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sha__vectors),
-	    cmocka_unit_test(test_obj__git_ids),
-	    cmocka_unit_test(test_record__path),
-	    cmocka_unit_test(test_record__parse),
-	    cmocka_unit_test(test_handle__parse),
-	    cmocka_unit_test(test_time__roundtrip),
-	    cmocka_unit_test(test_utf8__valid),
-	    cmocka_unit_test(test_anchor__parse),
-	    cmocka_unit_test(test_policy__validate),
+		cmocka_unit_test(test_sha__vectors),
+		cmocka_unit_test(test_obj__git_ids),
+		cmocka_unit_test(test_record__path),
+		cmocka_unit_test(test_record__parse),
+		cmocka_unit_test(test_handle__parse),
+		cmocka_unit_test(test_time__roundtrip),
+		cmocka_unit_test(test_utf8__valid),
+		cmocka_unit_test(test_anchor__parse),
+		cmocka_unit_test(test_policy__validate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

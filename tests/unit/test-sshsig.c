@@ -114,9 +114,9 @@ static int starts(const char *s, const char *prefix)
 
 static void test_sshkey_b64__roundtrip_and_strict(void **state)
 {
-	static const char *const bad[] = {
-	    "QQ=", "Q===", "QQ==QQ==", "QQ*=", "QUJ", NULL};
-	unsigned char in[7] = {0, 1, 2, 0xfd, 0xfe, 0xff, 'x'}, *dec = NULL;
+	static const char *const bad[] = { "QQ=",  "Q===", "QQ==QQ==",
+		                           "QQ*=", "QUJ",  NULL };
+	unsigned char in[7] = { 0, 1, 2, 0xfd, 0xfe, 0xff, 'x' }, *dec = NULL;
 	size_t n, i, dl;
 	char *enc = NULL;
 
@@ -143,11 +143,12 @@ static void test_sshkey_b64__roundtrip_and_strict(void **state)
 
 static void test_sshkey_parse__fingerprints_match_ssh_keygen(void **state)
 {
-	const char *lines[] = {ed_pub, ec_pub, rsa_pub};
-	const char *fps[] = {ed_fp, ec_fp, rsa_fp};
-	const unsigned bits[] = {256, 256, 2048};
-	const enum dk_sshkey_kind kinds[] = {
-	    DK_SSHKEY_ED25519, DK_SSHKEY_ECDSA_P256, DK_SSHKEY_RSA};
+	const char *lines[] = { ed_pub, ec_pub, rsa_pub };
+	const char *fps[] = { ed_fp, ec_fp, rsa_fp };
+	const unsigned bits[] = { 256, 256, 2048 };
+	const enum dk_sshkey_kind kinds[] = { DK_SSHKEY_ED25519,
+		                              DK_SSHKEY_ECDSA_P256,
+		                              DK_SSHKEY_RSA };
 	int i;
 
 	(void)state;
@@ -194,8 +195,8 @@ static void test_sshkey_parse__rejects_bad_lines(void **state)
 
 static void test_sshsig_verify__ssh_keygen_vectors(void **state)
 {
-	const char *lines[] = {ed_pub, ec_pub, rsa_pub};
-	const char *sigs[] = {ed_sig, ec_sig, rsa_sig};
+	const char *lines[] = { ed_pub, ec_pub, rsa_pub };
+	const char *sigs[] = { ed_sig, ec_sig, rsa_sig };
 	int i;
 
 	(void)state;
@@ -502,19 +503,20 @@ static void test_allowed_signers__errors_name_the_line(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sshkey_b64__roundtrip_and_strict),
-	    cmocka_unit_test(test_sshkey_parse__fingerprints_match_ssh_keygen),
-	    cmocka_unit_test(test_sshkey_parse__rejects_bad_lines),
-	    cmocka_unit_test(test_sshsig_verify__ssh_keygen_vectors),
-	    cmocka_unit_test(test_sshsig_sign__native_equals_ssh_keygen),
-	    cmocka_unit_test(test_sshkey_parse_private__refusals),
-	    cmocka_unit_test(test_sshsig_verify__tampering),
-	    cmocka_unit_test(
-	        test_sshsig_verify__every_flip_and_truncation_fails),
-	    cmocka_unit_test(test_sshsig_parse__fields),
-	    cmocka_unit_test(test_sshsig_match_list__patterns),
-	    cmocka_unit_test(test_allowed_signers__parse_and_match),
-	    cmocka_unit_test(test_allowed_signers__errors_name_the_line),
+		cmocka_unit_test(test_sshkey_b64__roundtrip_and_strict),
+		cmocka_unit_test(
+		    test_sshkey_parse__fingerprints_match_ssh_keygen),
+		cmocka_unit_test(test_sshkey_parse__rejects_bad_lines),
+		cmocka_unit_test(test_sshsig_verify__ssh_keygen_vectors),
+		cmocka_unit_test(test_sshsig_sign__native_equals_ssh_keygen),
+		cmocka_unit_test(test_sshkey_parse_private__refusals),
+		cmocka_unit_test(test_sshsig_verify__tampering),
+		cmocka_unit_test(
+		    test_sshsig_verify__every_flip_and_truncation_fails),
+		cmocka_unit_test(test_sshsig_parse__fields),
+		cmocka_unit_test(test_sshsig_match_list__patterns),
+		cmocka_unit_test(test_allowed_signers__parse_and_match),
+		cmocka_unit_test(test_allowed_signers__errors_name_the_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

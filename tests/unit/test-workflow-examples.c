@@ -254,8 +254,8 @@ static void test_examples__refunds_and_handoff(void **state)
 
 static void test_examples__load_twice_same_hash(void **state)
 {
-	const char *names[] = {"order_assistant", "refunds", "returns",
-	                       "order_handoff"};
+	const char *names[] = { "order_assistant", "refunds", "returns",
+		                "order_handoff" };
 	size_t i;
 
 	(void)state;
@@ -273,10 +273,10 @@ static void test_examples__load_twice_same_hash(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_examples__order_assistant),
-	    cmocka_unit_test(test_examples__returns_eligibility),
-	    cmocka_unit_test(test_examples__refunds_and_handoff),
-	    cmocka_unit_test(test_examples__load_twice_same_hash),
+		cmocka_unit_test(test_examples__order_assistant),
+		cmocka_unit_test(test_examples__returns_eligibility),
+		cmocka_unit_test(test_examples__refunds_and_handoff),
+		cmocka_unit_test(test_examples__load_twice_same_hash),
 	};
 
 	if (find_src() < 0) {

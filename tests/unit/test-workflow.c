@@ -108,16 +108,16 @@ static void test_jq__bool_and_errors(void **state)
 static void test_jq__set(void **state)
 {
 	const char *srcs[] = {
-	    ".a + 1",
-	    ".a # a comment at the end",
-	    "\"n=\\(.a) (\\(\"x)\")\"",
-	    "def f: . * 2; .a | f",
-	    "1), (2", /* unbalanced: alone, and fails */
-	    "__dk0",  /* reserved prefix: alone, and fails */
-	    "[.a, .a]",
+		".a + 1",
+		".a # a comment at the end",
+		"\"n=\\(.a) (\\(\"x)\")\"",
+		"def f: . * 2; .a | f",
+		"1), (2", /* unbalanced: alone, and fails */
+		"__dk0",  /* reserved prefix: alone, and fails */
+		"[.a, .a]",
 	};
 	struct dk_jq_set *set = NULL;
-	struct dk_jq *e[7] = {0};
+	struct dk_jq *e[7] = { 0 };
 	struct dk_jq_error je;
 	json_t *in = J("{\"a\":3}"), *out;
 	size_t i, nfailed = 9;
@@ -211,21 +211,21 @@ static void test_jq__sandbox(void **state)
 {
 	struct dk_jq_error err;
 	const char *ok[] = {
-	    ".env",
-	    "{env: 1}",
-	    "{env}",
-	    ". as {env: $e} | $e",
-	    "\"env input $ENV\"",
-	    "# env\n.a",
-	    "input_line_number",
-	    ".a.stderr",
-	    "$__loc__",
+		".env",
+		"{env: 1}",
+		"{env}",
+		". as {env: $e} | $e",
+		"\"env input $ENV\"",
+		"# env\n.a",
+		"input_line_number",
+		".a.stderr",
+		"$__loc__",
 	};
 	const char *bad[] = {
-	    "$ENV.HOME",        "env.HOME",       "[input]",
-	    "inputs",           "input_filename", "import \"a\" as a; .",
-	    "include \"a\"; .", "stderr",         ".a | debug",
-	    "\"\\(env.X)\"",
+		"$ENV.HOME",        "env.HOME",       "[input]",
+		"inputs",           "input_filename", "import \"a\" as a; .",
+		"include \"a\"; .", "stderr",         ".a | debug",
+		"\"\\(env.X)\"",
 	};
 	size_t i;
 
@@ -555,16 +555,16 @@ static void test_workflow__errors_collected(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_jq__eval_object),
-	    cmocka_unit_test(test_jq__compile_error_located),
-	    cmocka_unit_test(test_jq__bool_and_errors),
-	    cmocka_unit_test(test_jq__set),
-	    cmocka_unit_test(test_jq__set_chunks),
-	    cmocka_unit_test(test_jq__sandbox),
-	    cmocka_unit_test(test_schema__keywords),
-	    cmocka_unit_test(test_workflow__load_structure),
-	    cmocka_unit_test(test_workflow__helpers),
-	    cmocka_unit_test(test_workflow__errors_collected),
+		cmocka_unit_test(test_jq__eval_object),
+		cmocka_unit_test(test_jq__compile_error_located),
+		cmocka_unit_test(test_jq__bool_and_errors),
+		cmocka_unit_test(test_jq__set),
+		cmocka_unit_test(test_jq__set_chunks),
+		cmocka_unit_test(test_jq__sandbox),
+		cmocka_unit_test(test_schema__keywords),
+		cmocka_unit_test(test_workflow__load_structure),
+		cmocka_unit_test(test_workflow__helpers),
+		cmocka_unit_test(test_workflow__errors_collected),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
