@@ -134,7 +134,12 @@ int dk_sshsig_parse(dk_sshsig **out, const char *armored, size_t len)
 	}
 	r.p += SIG_MAGIC_LEN;
 	r.len -= SIG_MAGIC_LEN;
-	if (dk_sshrd__u32(&r, &version) < 0 || version != SIG_VERSION) {
+	if (dk_sshrd__u32(&r, &version) < 0) {
+		dk_error_set(rc, "malformed signature: truncated after the "
+		                 "SSHSIG preamble");
+		goto done;
+	}
+	if (version != SIG_VERSION) {
 		dk_error_set(rc,
 		             "malformed signature: unsupported SSHSIG "
 		             "version %u",

@@ -11,9 +11,9 @@
 # Each script runs in its own trash directory ($TRASH), with HOME there,
 # the build's bin/ first on PATH, and DOCKET_FSYNC=0 unless it sets it.
 #
-# With DOCKET_VALGRIND=1 (make valgrind) every program of the build runs
-# under memcheck (children too, but not system programs); a script whose
-# programs made valgrind report anything gets one more failing case.
+# With DOCKET_VALGRIND=1 (make valgrind) every docket command and test
+# helper of the build runs under memcheck; a script whose programs made
+# valgrind report anything gets one more failing case.
 # Scripts that cannot run under valgrind (syscall counting, LD_PRELOAD
 # shims, kill timing) call skip_under_valgrind first.
 set -u
@@ -37,23 +37,29 @@ unset DOCKET_LEDGER DOCKET_TEST_NOW
 cd "$TRASH" || exit 1
 
 if [ -n "${DOCKET_VALGRIND:-}" ]; then
+	# the commands (through DOCKET_EXEC_PATH) and the test helpers run
+	# under memcheck; the dispatcher itself (libc only) runs as is
 	VG_LOGS=$DOCKET_BUILD/valgrind/$TEST_NAME
 	rm -rf "$VG_LOGS"
-	mkdir -p "$VG_LOGS" "$TRASH/.valgrind-bin"
-	for _b in "$DOCKET_BUILD"/bin/* "$DOCKET_BUILD"/tests/*; do
+	mkdir -p "$VG_LOGS" "$TRASH/.valgrind-bin" "$TRASH/.valgrind-libexec"
+	for _b in "$DOCKET_BUILD"/libexec/docket/* "$DOCKET_BUILD"/tests/*; do
 		[ -f "$_b" ] && [ -x "$_b" ] || continue
-		cat >"$TRASH/.valgrind-bin/${_b##*/}" <<-EOF
+		case "$_b" in
+		*/libexec/*) _w=$TRASH/.valgrind-libexec/${_b##*/} ;;
+		*) _w=$TRASH/.valgrind-bin/${_b##*/} ;;
+		esac
+		cat >"$_w" <<-EOF
 		#!/bin/sh
-		exec valgrind -q --error-exitcode=125 --leak-check=full \
-			--show-leak-kinds=definite --errors-for-leak-kinds=definite \
-			--trace-children=yes \
-			--trace-children-skip='/usr/*,/bin/*,/sbin/*,*/python3*' \
-			--suppressions="$SRC/tests/valgrind.supp" \
+		exec valgrind -q --error-exitcode=125 --leak-check=full \\
+			--show-leak-kinds=definite --errors-for-leak-kinds=definite \\
+			--suppressions="$SRC/tests/valgrind.supp" \\
 			--log-file="$VG_LOGS/%p.log" "$_b" "\$@"
 		EOF
-		chmod +x "$TRASH/.valgrind-bin/${_b##*/}"
+		chmod +x "$_w"
 	done
 	PATH="$TRASH/.valgrind-bin:$PATH"
+	DOCKET_EXEC_PATH=$TRASH/.valgrind-libexec
+	export DOCKET_EXEC_PATH
 fi
 
 # Under valgrind, skip the whole script (it says why).

@@ -130,9 +130,19 @@ static void test_exec__missing_program(void **state)
 	const char *argv[] = { "/nonexistent/tool", NULL };
 	struct dk_exec_opts o = { argv, path_env, NULL, NULL, 0, 5000, 0, 0 };
 	struct dk_exec_result r;
+	int rc;
 
 	(void)state;
-	assert_int_equal(dk_exec_run(&r, &o), DK_ENOTFOUND);
+	rc = dk_exec_run(&r, &o);
+	if (rc == 0) {
+		/* where posix_spawn cannot report a failed exec (valgrind
+		 * runs its vfork as a fork), the child exits 127 instead */
+		assert_true(r.exited);
+		assert_int_equal(r.status, 127);
+		dk_exec_result_free(&r);
+		return;
+	}
+	assert_int_equal(rc, DK_ENOTFOUND);
 	assert_non_null(strstr(dk_error_last(), "/nonexistent/tool"));
 }
 
