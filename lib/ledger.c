@@ -789,7 +789,8 @@ struct built {
 	size_t len[LEVELS];
 	struct dk_obj obj[LEVELS + 2]; /* blob, leaf .. root, commit */
 	char *commit;
-	char keep[PATH_MAX]; /* the pack's keep file, until the branch moves */
+	char keep[PATH_MAX];  /* the pack's keep file, until the branch moves */
+	char spare[PATH_MAX]; /* where it waits for the next append */
 };
 
 static void built_free(struct built *b)
@@ -799,8 +800,21 @@ static void built_free(struct built *b)
 	for (i = 0; i < LEVELS; i++)
 		free(b->raw[i]);
 	free(b->commit);
-	if (b->keep[0])
-		unlink(b->keep);
+	if (!b->keep[0])
+		return;
+	/* back to the spare name (GITDIR/docket/keep.spare), for the next
+	 * append; made on first use */
+	if (rename(b->keep, b->spare) == 0)
+		return;
+	if (errno == ENOENT) {
+		char dir[PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%s", b->spare);
+		*strrchr(dir, '/') = '\0';
+		if (mkdir(dir, 0700) == 0 && rename(b->keep, b->spare) == 0)
+			return;
+	}
+	unlink(b->keep);
 }
 
 /* Build the trees and commit for one record on top of the cached head,
@@ -863,6 +877,8 @@ static int write_commit(struct built *b, struct dk_ledger *l, int genesis,
 	b->obj[LEVELS + 1].type = DK_OBJ_COMMIT;
 	b->obj[LEVELS + 1].data = (const unsigned char *)b->commit;
 	dk_obj_hash(&b->obj[LEVELS + 1]);
+	snprintf(b->spare, sizeof(b->spare), "%s/docket/keep.spare", l->gitdir);
+	snprintf(b->keep, sizeof(b->keep), "%s", b->spare);
 	return dk_pack_write(l->objdir, b->obj, LEVELS + 2,
 	                     l->sync == SYNC_FILE, b->keep);
 }
@@ -890,49 +906,92 @@ static int branch_is(struct dk_ledger *l, const git_oid *new_id)
 	       git_oid_equal(&cur, new_id);
 }
 
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
 #ifndef RENAME_EXCHANGE
 #define RENAME_EXCHANGE (1 << 1)
 #endif
 
+/* Where the branch's lock file waits between appends (a name git and
+ * libgit2 never read as a ref: it starts with a dot and ends in .lock). */
+#define REF_SPARE "refs/heads/.docket-spare.lock"
+
 /*
- * The branch moved by git's own protocol, without libgit2: create
- * refs/heads/main.lock (O_EXCL: a git process holding it makes us wait),
- * check the loose ref still names the head we chained to, write the new
- * id (fsync), then swap the lock file and the ref with one
- * renameat2(RENAME_EXCHANGE), unlink the lock, which now holds the old
- * id, and make the directory durable. Readers see the old ref or the new,
- * never none; a writer that dies after the swap leaves a lock holding the
- * old id, which ref_lock_recover() knows from the intent line.
+ * The branch moved by git's lock protocol, without libgit2 and without
+ * creating or freeing a block of the file system:
  *
- * Why: ext4 (auto_da_alloc) makes a rename over an existing file with
- * data wait for the source's blocks to be allocated and written, about a
- * millisecond each time, fsync or not; an exchange does not.
+ *   1. the new id is written over the spare lock file (REF_SPARE; made
+ *      once) and made durable (fdatasync: the same 41 bytes, in place);
+ *   2. renameat2(RENAME_NOREPLACE) makes it refs/heads/main.lock, which
+ *      fails when the lock exists: a git process holds the branch, so
+ *      the caller waits through libgit2;
+ *   3. under the lock, the loose ref must still name our head;
+ *   4. renameat2(RENAME_EXCHANGE) swaps main.lock and main: readers see
+ *      the old ref or the new, never none;
+ *   5. main.lock, now holding the old id, goes back to the spare name,
+ *      which releases the branch as git's rename would;
+ *   6. one fsync of refs/heads makes 2, 4 and 5 durable together (a cut
+ *      before it leaves the old ref and no lock).
+ *
+ * Why: on ext4, a rename over an existing ref waits for the new file's
+ * blocks (auto_da_alloc), and with the `discard` mount option every block
+ * freed (an old ref, a lock) costs a discard at the next journal commit:
+ * 1-4 ms an append here, fsync or not. A writer killed between 2 and 5
+ * leaves main.lock holding the new or the old id, both named by the
+ * intent line, which ref_lock_recover() knows.
  *
  * 1 when the fast path does not apply (the lock is taken, the ref is
- * packed or symbolic, the branch keeps a reflog, or the file system cannot
- * exchange): the caller falls back to libgit2. 0 moved; DK_ECONFLICT the
- * branch no longer names our head; DK_EIO.
+ * packed or symbolic, the branch keeps a reflog, or the file system
+ * cannot do it): the caller falls back to libgit2. 0 moved;
+ * DK_ECONFLICT the branch no longer names our head; DK_EIO.
  */
 static int move_branch_exchange(struct dk_ledger *l, const git_oid *new_id)
 {
-	char path[PATH_MAX], lock[PATH_MAX], dir[PATH_MAX], cur[64];
-	char hex[GIT_OID_HEXSZ + 2];
+	char path[PATH_MAX], lock[PATH_MAX], spare[PATH_MAX], dir[PATH_MAX];
+	char cur[64], hex[GIT_OID_HEXSZ + 2];
+	struct stat st;
 	ssize_t n;
-	int fd, rfd, rc;
+	int fd, rc, grown = 0;
 
 	snprintf(dir, sizeof(dir), "%s/logs/%s", l->gitdir, DK_BRANCH);
 	if (access(dir, F_OK) == 0)
 		return 1;
 	snprintf(path, sizeof(path), "%s/%s", l->gitdir, DK_BRANCH);
 	snprintf(lock, sizeof(lock), "%s.lock", path);
+	snprintf(spare, sizeof(spare), "%s/%s", l->gitdir, REF_SPARE);
 	snprintf(dir, sizeof(dir), "%s/refs/heads", l->gitdir);
-	fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+
+	/* 1 */
+	fd = open(spare, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
 	if (fd < 0)
 		return 1;
-	rfd = open(path, O_RDONLY | O_CLOEXEC);
-	n = rfd < 0 ? -1 : read(rfd, cur, sizeof(cur) - 1);
-	if (rfd >= 0)
-		close(rfd);
+	git_oid_tostr(hex, GIT_OID_HEXSZ + 1, new_id);
+	hex[GIT_OID_HEXSZ] = '\n';
+	if (fstat(fd, &st) < 0 ||
+	    (st.st_size != GIT_OID_HEXSZ + 1 && ftruncate(fd, 0) < 0)) {
+		close(fd);
+		return 1;
+	}
+	grown = st.st_size != GIT_OID_HEXSZ + 1;
+	if (pwrite(fd, hex, GIT_OID_HEXSZ + 1, 0) != GIT_OID_HEXSZ + 1 ||
+	    (l->sync == SYNC_FILE && (grown ? fsync(fd) : fdatasync(fd)) < 0)) {
+		rc = dk_error_set_errno(DK_EIO, "cannot write %s", spare);
+		close(fd);
+		return rc;
+	}
+	if (close(fd) < 0)
+		return dk_error_set_errno(DK_EIO, "cannot write %s", spare);
+
+	/* 2 */
+	if (renameat2(AT_FDCWD, spare, AT_FDCWD, lock, RENAME_NOREPLACE) < 0)
+		return 1; /* held by git (EEXIST), or no such rename here */
+
+	/* 3 */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, cur, sizeof(cur) - 1);
+	if (fd >= 0)
+		close(fd);
 	if (n != GIT_OID_HEXSZ + 1 || cur[GIT_OID_HEXSZ] != '\n') {
 		rc = 1; /* packed, symbolic or odd: libgit2 knows */
 		goto undo;
@@ -942,19 +1001,8 @@ static int move_branch_exchange(struct dk_ledger *l, const git_oid *new_id)
 		rc = dk_error_set(DK_ECONFLICT, "the ledger branch moved");
 		goto undo;
 	}
-	git_oid_tostr(hex, GIT_OID_HEXSZ + 1, new_id);
-	hex[GIT_OID_HEXSZ] = '\n';
-	if (write(fd, hex, GIT_OID_HEXSZ + 1) != GIT_OID_HEXSZ + 1 ||
-	    (l->sync == SYNC_FILE && fsync(fd) < 0)) {
-		rc = dk_error_set_errno(DK_EIO, "cannot write %s", lock);
-		goto undo;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		rc = dk_error_set_errno(DK_EIO, "cannot write %s", lock);
-		goto undo;
-	}
-	fd = -1;
+
+	/* 4 */
 	if (renameat2(AT_FDCWD, lock, AT_FDCWD, path, RENAME_EXCHANGE) < 0) {
 		if (errno != EINVAL && errno != ENOSYS) {
 			rc = dk_error_set_errno(DK_EIO, "cannot move %s", path);
@@ -966,26 +1014,25 @@ static int move_branch_exchange(struct dk_ledger *l, const git_oid *new_id)
 			                        lock);
 			goto undo;
 		}
-	}
-	/* the lock now holds the old id; removing it releases the ref, and
-	 * one fsync of the directory makes the swap and the removal durable
-	 * together (a cut before it leaves the old ref and no lock) */
-	if (unlink(lock) < 0 && errno != ENOENT)
+	} else if (rename(lock, spare) < 0 && errno != ENOENT) {
+		/* 5 failed: the next writer recovers the lock */
 		l->keep_intent = 1;
+	}
+
+	/* 6 */
 	rc = 0;
 	if (l->sync == SYNC_FILE) {
-		rfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (rfd < 0 || fsync(rfd) < 0)
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 || fsync(fd) < 0)
 			/* moved, but maybe not durably: report the failure */
 			rc = dk_error_set_errno(DK_EIO, "cannot fsync %s", dir);
-		if (rfd >= 0)
-			close(rfd);
+		if (fd >= 0)
+			close(fd);
 	}
 	return rc;
 undo:
-	if (fd >= 0)
-		close(fd);
-	unlink(lock);
+	if (rename(lock, spare) < 0)
+		unlink(lock);
 	return rc;
 }
 

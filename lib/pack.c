@@ -230,9 +230,15 @@ static int publish(const char *objdir, struct buf *pack, struct buf *idx,
 	if (keep) {
 		/* held until the branch names the pack's commit, so that a
 		 * concurrent git repack cannot drop objects nothing reaches
-		 * yet (git's receive-pack does the same) */
+		 * yet (git's receive-pack does the same); a spare one, when
+		 * given, is renamed into place: no block to allocate now or
+		 * to free (and discard) later */
+		char spare[PATH_MAX];
+
+		snprintf(spare, sizeof(spare), "%s", keep);
 		snprintf(keep, PATH_MAX, "%s/pack-%s.keep", dir, hex);
-		if ((rc = put_file(dir, strrchr(keep, '/') + 1,
+		if ((!spare[0] || rename(spare, keep) < 0) &&
+		    (rc = put_file(dir, strrchr(keep, '/') + 1,
 		                   DK_PACK_KEEP_MARK, strlen(DK_PACK_KEEP_MARK),
 		                   0)) < 0) {
 			keep[0] = '\0';

@@ -31,7 +31,9 @@ void dk_obj_hash(struct dk_obj *o);
  * do_fsync the files and the directory are durable on return. When keep
  * is not NULL (PATH_MAX bytes), a pack-HASH.keep is made before the pack
  * appears and its path returned in keep: the caller removes it once a
- * ref reaches the pack's objects.
+ * ref reaches the pack's objects. When keep holds a path on entry, that
+ * file (a keep file docket made earlier, with DK_PACK_KEEP_MARK) is
+ * renamed into place instead of a new one written.
  */
 int dk_pack_write(const char *objdir, const struct dk_obj *objs, size_t n,
                   int do_fsync, char *keep);

@@ -110,14 +110,16 @@ kill_at() {
 	test $? = 137
 }
 
-# The branch moves by renameat2(RENAME_EXCHANGE) of main.lock and main
-# (see move_branch_exchange in lib/ledger.c).
-test_expect_success 'killed before renaming main.lock: the lock and its intent are left' '
-	N=$(nth renameat2 "refs/heads/main.lock") &&
+# The branch moves as move_branch_exchange (lib/ledger.c) says: the new
+# id is written over refs/heads/.docket-spare.lock, which becomes
+# main.lock (renameat2 RENAME_NOREPLACE), is swapped with main
+# (RENAME_EXCHANGE), and goes back to the spare name.
+test_expect_success 'killed before the exchange: the lock and its intent are left' '
+	N=$(nth renameat2 "RENAME_EXCHANGE") &&
 	test -n "$N" &&
 	head=$(git -C L rev-parse refs/heads/main) &&
 	kill_at renameat2 "$N" "killed at rename" &&
-	tail -n 2 trace.out | grep -q "renameat2(.*refs/heads/main.lock" &&
+	tail -n 2 trace.out | grep -q "renameat2(.*refs/heads/main.lock.*RENAME_EXCHANGE" &&
 	test -f L/refs/heads/main.lock &&
 	# docket.lock names the commit main.lock was about to point at,
 	# and the one the branch pointed at
@@ -142,25 +144,26 @@ test_expect_success 'the next append recognises the dead writer and recovers its
 	git -C L fsck --strict --no-dangling
 '
 
-test_expect_success 'killed right after creating main.lock (empty): also recovered' '
-	# the write into main.lock: a commit id and a newline, 41 bytes
-	N=$(nth write "write([0-9]*, \"[0-9a-f]*\"\.*, 41)") &&
+test_expect_success 'killed before taking the lock: nothing is left to recover' '
+	N=$(nth renameat2 "RENAME_NOREPLACE") &&
 	test -n "$N" &&
-	kill_at write "$N" "killed at the ref write" &&
-	tail -n 2 trace.out | grep -q "write([0-9]*, \"[0-9a-f]*\"" &&
-	test -f L/refs/heads/main.lock &&
-	test ! -s L/refs/heads/main.lock &&
-	DOCKET_LOCK_TIMEOUT=200 docket note --ledger L "after the empty lock" &&
+	head=$(git -C L rev-parse refs/heads/main) &&
+	kill_at renameat2 "$N" "killed at the lock" &&
+	tail -n 2 trace.out | grep -q "renameat2(.*RENAME_NOREPLACE" &&
+	test ! -e L/refs/heads/main.lock &&
+	test -f L/refs/heads/.docket-spare.lock &&
+	test "$(git -C L rev-parse refs/heads/main)" = "$head" &&
+	docket note --ledger L "after the lock" &&
 	test ! -e L/refs/heads/main.lock &&
 	docket verify --ledger L
 '
 
 test_expect_success 'killed after the exchange: the lock holds the old id, and is recovered' '
-	N=$(nth unlink "refs/heads/main.lock") &&
+	N=$(nth rename "refs/heads/main.lock\", .*docket-spare") &&
 	test -n "$N" &&
 	old=$(git -C L rev-parse refs/heads/main) &&
-	kill_at unlink "$N" "killed after the exchange" &&
-	tail -n 2 trace.out | grep -q "unlink(.*refs/heads/main.lock" &&
+	kill_at rename "$N" "killed after the exchange" &&
+	tail -n 2 trace.out | grep -q "rename(.*refs/heads/main.lock" &&
 	# the branch moved; the lock file holds where it was
 	test "$(cat L/refs/heads/main.lock)" = "$old" &&
 	test "$(git -C L rev-parse refs/heads/main)" != "$old" &&
@@ -174,7 +177,7 @@ test_expect_success 'killed after the exchange: the lock holds the old id, and i
 '
 
 test_expect_success 'a main.lock that does not match the intent is waited on, refused and kept' '
-	N=$(nth renameat2 "refs/heads/main.lock") &&
+	N=$(nth renameat2 "RENAME_EXCHANGE") &&
 	kill_at renameat2 "$N" "killed again" &&
 	test -f L/refs/heads/main.lock &&
 	# someone else (a git process) now owns the branch lock

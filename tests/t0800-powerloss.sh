@@ -49,19 +49,22 @@ test_expect_success 'setup: a ledger, and the crash points of one append' '
 line_of() { grep -n -m1 -- "$1" points | cut -d: -f1; }
 
 test_expect_success 'fsync accounting: 5 per append, objects durable before the branch moves' '
-	test "$(grep -c " fsync " points)" = 5 &&
+	# pack, index, their directory, refs/heads: fsync; the new ref id,
+	# written over the spare lock file in place: fdatasync
+	test "$(grep -c " fsync " points)" = 4 &&
+	test "$(grep -c " fdatasync " points)" = 1 &&
 	pack=$(line_of " rename .*\.pack$") && idx=$(line_of " rename .*\.idx$") &&
 	odir=$(line_of " fsync .*/objects/pack$") &&
-	lock=$(line_of " create .*/refs/heads/main.lock$") &&
-	lsync=$(line_of " fsync .*/refs/heads/main.lock$") &&
+	lsync=$(line_of " fdatasync .*/refs/heads/.docket-spare.lock$") &&
+	lock=$(line_of " rename .*/refs/heads/main.lock$") &&
 	ref=$(line_of " rename .*/refs/heads/main$") &&
 	rdir=$(line_of " fsync .*/refs/heads$") &&
 	# each pack file fsynced before it gets its name
 	test "$(sed -n "$((pack - 1))p" points | cut -d" " -f2)" = fsync &&
 	test "$(sed -n "$((idx - 1))p" points | cut -d" " -f2)" = fsync &&
 	test "$pack" -lt "$idx" && test "$idx" -lt "$odir" &&
-	test "$odir" -lt "$lock" && test "$lsync" -lt "$ref" &&
-	test "$ref" -lt "$rdir"
+	test "$odir" -lt "$lsync" && test "$lsync" -lt "$lock" &&
+	test "$lock" -lt "$ref" && test "$ref" -lt "$rdir"
 '
 
 test_expect_success 'a cut before the branch is durable leaves no record, after it the whole record' '

@@ -1,5 +1,5 @@
 #!/bin/sh
-# I/O errors: the N-th write, fsync, rename, renameat2, link or unlink of an append fails
+# I/O errors: the N-th write, fsync, fdatasync, rename, renameat2, link or unlink of an append fails
 # with ENOSPC, then EIO (strace fault injection), for N = 1, 2, ... until
 # the append succeeds. Every failed run exits non-zero with a message and
 # prints no success; the ledger verifies; the next append succeeds.
@@ -53,7 +53,7 @@ sweep() {
 	return 1
 }
 
-for sc in write fsync rename renameat2 link unlink; do
+for sc in write fsync fdatasync rename renameat2 link unlink; do
 	for e in ENOSPC EIO; do
 		test_expect_success "$e at every $sc of an append" '
 			fails=$(sweep '"$sc"' '"$e"') &&

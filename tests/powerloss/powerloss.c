@@ -470,9 +470,10 @@ int close(int fd)
 	return real_close(fd);
 }
 
-static int do_rename(int ofd, const char *a, int nfd, const char *b)
+static int do_rename2(int ofd, const char *a, int nfd, const char *b,
+                      unsigned flags)
 {
-	REAL(int, renameat, int, const char *, int, const char *);
+	REAL(int, renameat2, int, const char *, int, const char *, unsigned);
 	char aa[PATH_MAX], bb[PATH_MAX], bk[PATH_MAX];
 	int rc, i;
 
@@ -480,10 +481,10 @@ static int do_rename(int ofd, const char *a, int nfd, const char *b)
 	absof(aa, ofd, a);
 	absof(bb, nfd, b);
 	if (!tracked(bb))
-		return real_renameat(ofd, a, nfd, b);
+		return real_renameat2(ofd, a, nfd, b, flags);
 	point("rename", bb);
 	backup_of(bk, bb);
-	rc = real_renameat(ofd, a, nfd, b);
+	rc = real_renameat2(ofd, a, nfd, b, flags);
 	if (rc == 0) {
 		add(OP_RENAME, bb, aa);
 		snprintf(journal[njournal - 1].backup, PATH_MAX, "%s", bk);
@@ -493,6 +494,11 @@ static int do_rename(int ofd, const char *a, int nfd, const char *b)
 				snprintf(dirty[i], PATH_MAX, "%s", bb);
 	}
 	return rc;
+}
+
+static int do_rename(int ofd, const char *a, int nfd, const char *b)
+{
+	return do_rename2(ofd, a, nfd, b, 0);
 }
 
 int rename(const char *a, const char *b)
@@ -506,7 +512,7 @@ int renameat(int o, const char *a, int n, const char *b)
 }
 
 /* RENAME_EXCHANGE swaps two names (and whatever data each has not made
- * durable); any other renameat2 is a rename. */
+ * durable); any other renameat2 (RENAME_NOREPLACE) is a rename. */
 int renameat2(int o, const char *a, int n, const char *b, unsigned flags)
 {
 	REAL(int, renameat2, int, const char *, int, const char *, unsigned);
@@ -514,11 +520,8 @@ int renameat2(int o, const char *a, int n, const char *b, unsigned flags)
 	int rc, i;
 
 	init();
-	if (!(flags & RENAME_EXCHANGE)) {
-		if (flags)
-			return real_renameat2(o, a, n, b, flags);
-		return do_rename(o, a, n, b);
-	}
+	if (!(flags & RENAME_EXCHANGE))
+		return do_rename2(o, a, n, b, flags);
 	absof(aa, o, a);
 	absof(bb, n, b);
 	if (!tracked(bb) || crashing)
