@@ -8,6 +8,8 @@
 #   test_skip 'why' 'what'       skip one case
 #   test_done                    print the tally; exit non-zero on failure
 #
+# DOCKET_TEST_VERBOSE=1 also shows what passing cases printed.
+#
 # Each script runs in its own trash directory ($TRASH), with HOME there,
 # the build's bin/ first on PATH, and DOCKET_FSYNC=0 unless it sets it.
 #
@@ -94,6 +96,9 @@ test_expect_success() {
 	if [ $_rc = 0 ]; then
 		test_passed=$((test_passed + 1))
 		say "ok $test_count - $_desc"
+		# DOCKET_TEST_VERBOSE=1: what passing cases printed (figures)
+		[ -z "${DOCKET_TEST_VERBOSE:-}" ] || [ -z "$_out" ] ||
+			say "$_out" | sed 's/^/#   /'
 	else
 		test_failed=$((test_failed + 1))
 		say "not ok $test_count - $_desc (exit $_rc)"
