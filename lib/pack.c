@@ -219,12 +219,17 @@ static int publish(const char *objdir, struct buf *pack, struct buf *idx,
 	int rc;
 
 	snprintf(dir, sizeof(dir), "%s/pack", objdir);
-	if (mkdir(dir, 0755) == 0) {
-		/* a new directory is durable once its parent is */
-		if (do_fsync && (rc = fsync_dir(objdir)) < 0)
-			return rc;
-	} else if (errno != EEXIST) {
-		return dk_error_set_errno(DK_EIO, "cannot create %s", dir);
+	/* (a lookup, not a mkdir: mkdir of an existing directory asks the
+	 * file system for write access, which waits on its journal) */
+	if (access(dir, F_OK) < 0) {
+		if (mkdir(dir, 0755) == 0) {
+			/* a new directory is durable once its parent is */
+			if (do_fsync && (rc = fsync_dir(objdir)) < 0)
+				return rc;
+		} else if (errno != EEXIST) {
+			return dk_error_set_errno(DK_EIO, "cannot create %s",
+			                          dir);
+		}
 	}
 	dk_hex(hex, sum, 20);
 	if (keep) {
