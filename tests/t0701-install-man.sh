@@ -18,6 +18,7 @@ test_expect_success 'make install PREFIX=...' '
 '
 
 test_expect_success 'the installed docket finds its commands and works' '
+	unset DOCKET_EXEC_PATH &&
 	test "$("$P/bin/docket" --exec-path)" = "$(cd "$P/libexec/docket" && pwd -P)" &&
 	make_key admin &&
 	"$P/bin/docket" init --admin admin --key admin.pub L >/dev/null &&
