@@ -465,6 +465,38 @@ static int read_blob_record(struct dk_record **out, struct dk_ledger *l,
 	return rc;
 }
 
+/*
+ * `git gc` replaces packs under readers: an object can vanish from the
+ * pack list a process has for the moment it takes git to delete the old
+ * pack after writing the new one (seen with 8 appenders and gc in a loop
+ * under valgrind). libgit2 rescans once on a miss; look again a few
+ * times, a few milliseconds apart, before calling an object missing.
+ */
+static int odb_settle(struct dk_ledger *l, int attempt)
+{
+	git_odb *odb = NULL;
+
+	if (attempt >= 5)
+		return 0;
+	if (git_repository_odb(&odb, l->repo) == 0) {
+		git_odb_refresh(odb);
+		git_odb_free(odb);
+	}
+	usleep(2000u * (unsigned)(attempt + 1));
+	return 1;
+}
+
+static int commit_lookup(git_commit **out, struct dk_ledger *l,
+                         const git_oid *id)
+{
+	int rc, attempt = 0;
+
+	while ((rc = git_commit_lookup(out, l->repo, id)) == GIT_ENOTFOUND &&
+	       odb_settle(l, attempt++))
+		;
+	return rc;
+}
+
 static int read_raw(unsigned char **out, size_t *len, struct dk_ledger *l,
                     const git_oid *id, git_object_t want)
 {
@@ -474,9 +506,16 @@ static int read_raw(unsigned char **out, size_t *len, struct dk_ledger *l,
 	*out = NULL;
 	if (git_repository_odb(&odb, l->repo) < 0)
 		return git_fail(DK_EIO, "cannot open the object database");
-	if (git_odb_read(&o, odb, id) < 0) {
-		git_odb_free(odb);
-		return git_fail(DK_EIO, "cannot read an object");
+	{
+		int rc, attempt = 0;
+
+		while ((rc = git_odb_read(&o, odb, id)) == GIT_ENOTFOUND &&
+		       odb_settle(l, attempt++))
+			;
+		if (rc < 0) {
+			git_odb_free(odb);
+			return git_fail(DK_EIO, "cannot read an object");
+		}
 	}
 	git_odb_free(odb);
 	if (git_odb_object_type(o) != want) {
@@ -507,7 +546,7 @@ static int load_head(struct dk_ledger *l)
 	if (l->cached && git_oid_equal(&head, &l->head))
 		return 0;
 	cache_drop(l);
-	if (git_commit_lookup(&commit, l->repo, &head) < 0)
+	if (commit_lookup(&commit, l, &head) < 0)
 		return git_fail(DK_EIO, "cannot read the head commit");
 	git_oid_cpy(&l->root, git_commit_tree_id(commit));
 	git_oid_cpy(&id, &l->root);
@@ -1253,7 +1292,7 @@ static int read_genesis(struct dk_record **out, struct dk_ledger *l)
 	if ((rc = read_head_oid(&head, l)) < 0)
 		return rc;
 	dk_record_path(path, 0);
-	if (git_commit_lookup(&commit, l->repo, &head) < 0 ||
+	if (commit_lookup(&commit, l, &head) < 0 ||
 	    git_commit_tree(&root, commit) < 0) {
 		rc = git_fail(DK_EIO, "cannot read the head commit");
 		goto done;
