@@ -3,11 +3,6 @@
 # action once; a proposal being dispatched by another process is left to
 # it (busy).
 . "$(dirname "$0")/lib.sh"
-# Under valgrind the windows below widen enough to show a known gap: a
-# follow-up proposal that both processes find busy (one checking it, one
-# creating it) is left, approved, for the next --ready; nothing is sent
-# twice. See docs/dispatch.md, "Concurrent dispatchers".
-skip_under_valgrind 'timing: a follow-up both processes find busy waits for the next --ready'
 . "$SRC/tests/lib-provider.sh"
 . "$SRC/tests/lib-dispatch.sh"
 
