@@ -47,6 +47,7 @@ struct dk_ledger {
 	size_t rawlen[LEVELS];
 	char comps[LEVELS][8];
 	char *objdir;
+	char *sparedir; /* GITDIR/docket/spare: files to write packs over */
 	/* the branch moved but its lock file could not be removed: keep
 	 * the intent line so that the next writer recovers the lock */
 	int keep_intent;
@@ -262,6 +263,11 @@ static int open_dirs(struct dk_ledger *l)
 	if (!l->objdir)
 		return dk_error_set(DK_ERROR, "out of memory");
 	snprintf(l->objdir, strlen(l->gitdir) + 16, "%s/objects", l->gitdir);
+	l->sparedir = malloc(strlen(l->gitdir) + 16);
+	if (!l->sparedir)
+		return dk_error_set(DK_ERROR, "out of memory");
+	snprintf(l->sparedir, strlen(l->gitdir) + 16, "%s/docket/spare",
+	         l->gitdir);
 	return 0;
 }
 
@@ -277,6 +283,7 @@ void dk_ledger_free(struct dk_ledger *l)
 	git_repository_free(l->repo);
 	free(l->gitdir);
 	free(l->objdir);
+	free(l->sparedir);
 	free(l->path);
 	free(l);
 }
@@ -918,7 +925,7 @@ static int write_commit(struct built *b, struct dk_ledger *l, int genesis,
 	dk_obj_hash(&b->obj[LEVELS + 1]);
 	snprintf(b->spare, sizeof(b->spare), "%s/docket/keep.spare", l->gitdir);
 	snprintf(b->keep, sizeof(b->keep), "%s", b->spare);
-	return dk_pack_write(l->objdir, b->obj, LEVELS + 2,
+	return dk_pack_write(l->objdir, l->sparedir, b->obj, LEVELS + 2,
 	                     l->sync == SYNC_FILE, b->keep);
 }
 
@@ -1142,8 +1149,8 @@ static void maintain(struct dk_ledger *l, uint64_t seq)
 	if (seq % MERGE_FANIN)
 		return;
 	dk_pack_drop_stale_keeps(l->objdir);
-	if (dk_pack_maintain(l->objdir, l->sync == SYNC_FILE, MERGE_FANIN,
-	                     MERGE_BASE) <= 0)
+	if (dk_pack_maintain(l->objdir, l->sparedir, l->sync == SYNC_FILE,
+	                     MERGE_FANIN, MERGE_BASE) <= 0)
 		return;
 	if (git_repository_open_ext(&r, l->gitdir,
 	                            GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0) {

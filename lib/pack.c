@@ -165,16 +165,189 @@ static int write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-/* Write data to a temporary file in dir, then rename it to name. */
+/* --- the spare pool ---------------------------------------------------
+ *
+ * Freeing a file's blocks can cost far more than writing them: ext4
+ * mounted with `discard` (usual on virtual disks and SSDs) sends the
+ * device a discard for every extent it frees, and waits for it (about
+ * 1 ms each here; see docs/design.md "Cost of a branch move"). Every
+ * append wrote two new files (pack and index) and every merge deleted
+ * them again, so each append paid for two discards. Instead, files a
+ * merge no longer needs are renamed into GITDIR/docket/spare/, outside
+ * objects/ where neither git nor libgit2 looks, and the next pack or
+ * index is written over one of them in place.
+ *
+ * A file may be overwritten only when nobody can be reading it: a
+ * reader that opened or mapped the pack before the merge renamed it away
+ * may still hold it. Linux grants a write lease (F_SETLEASE) only when no
+ * other open file description exists for the file, which counts
+ * mappings, so a spare is taken only after a lease was granted on it;
+ * once it is out of objects/pack nothing can open it again except a
+ * docket appender, which holds the ledger's append lock. A busy spare is
+ * left for a later append; without leases (another file system, another
+ * owner) the pool is not used and merged files are unlinked as before.
+ */
+#define SPARE_FILES     64          /* at most this many in the pool */
+#define SPARE_MAX_BYTES (64 * 1024) /* larger files are unlinked */
+#define SPARE_TRIES     4           /* busy spares tried per file */
+#define SPARE_BLOCK     4096
+
+struct spare {
+	char name[80];
+	size_t blocks;
+};
+
+/* The pool's files, by name: "NNNN-ORIGINAL", NNNN its size in blocks. */
+static size_t spare_list(const char *dir, struct spare *out, size_t cap)
+{
+	struct dirent *e;
+	size_t n = 0;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) && n < cap) {
+		char *end;
+		unsigned long b = strtoul(e->d_name, &end, 10);
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' || *end != '-' ||
+		    strlen(e->d_name) >= sizeof(out[n].name))
+			continue;
+		snprintf(out[n].name, sizeof(out[n].name), "%s", e->d_name);
+		out[n].blocks = b;
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static size_t blocks_of(size_t len)
+{
+	return (len + SPARE_BLOCK - 1) / SPARE_BLOCK;
+}
+
+/*
+ * Open a spare that no one else has open, for len bytes of new content:
+ * one as large in blocks as len needs, else the largest smaller one (it
+ * grows; a larger one would free blocks when cut short). Returns an fd
+ * (its path in path) or -1 when none is free.
+ */
+static int spare_take(const char *dir, size_t len, char *path, size_t pathsz)
+{
+	struct spare sp[SPARE_FILES];
+	size_t n = spare_list(dir, sp, SPARE_FILES), need = blocks_of(len);
+	int tries = 0;
+
+	while (n && tries < SPARE_TRIES) {
+		size_t i, best = n;
+		struct stat st;
+		int fd;
+
+		for (i = 0; i < n; i++) {
+			if (sp[i].blocks > need)
+				continue;
+			if (best == n || sp[i].blocks > sp[best].blocks)
+				best = i;
+		}
+		if (best == n)
+			return -1;
+		snprintf(path, pathsz, "%s/%s", dir, sp[best].name);
+		sp[best] = sp[--n];
+		tries++;
+		fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0 && errno == EACCES && chmod(path, 0600) == 0)
+			/* killed between the rename into the pool and its
+			 * chmod: still read-only */
+			fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    st.st_uid != geteuid()) {
+			close(fd); /* not docket's: leave it be */
+			continue;
+		}
+		if (st.st_nlink != 1) {
+			/* linked elsewhere too (a crash between the two halves
+			 * of a rename, repaired by fsck): not a spare */
+			close(fd);
+			unlink(path);
+			continue;
+		}
+		if (fcntl(fd, F_SETLEASE, F_WRLCK) < 0) {
+			int busy = errno == EAGAIN;
+
+			close(fd);
+			if (busy)
+				continue;
+			return -1; /* no leases here */
+		}
+		fcntl(fd, F_SETLEASE, F_UNLCK);
+		return fd;
+	}
+	return -1;
+}
+
+struct pool {
+	const char *dir; /* NULL: no pool */
+	size_t n;        /* files in it, counted once */
+	int counted;
+};
+
+/* A file no pack needs any more: into the pool, or unlinked. */
+static void spare_put(struct pool *p, const char *path)
+{
+	char dst[PATH_MAX];
+	const char *base = strrchr(path, '/');
+	struct stat st;
+
+	if (!p->dir || lstat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > SPARE_MAX_BYTES || st.st_nlink != 1 ||
+	    st.st_uid != geteuid())
+		goto drop;
+	if (!p->counted) {
+		struct spare sp[SPARE_FILES];
+
+		p->n = spare_list(p->dir, sp, SPARE_FILES);
+		p->counted = 1;
+	}
+	if (p->n >= SPARE_FILES)
+		goto drop;
+	snprintf(dst, sizeof(dst), "%s/%04zu-%s", p->dir,
+	         blocks_of((size_t)st.st_size), base ? base + 1 : path);
+	if (rename(path, dst) < 0) {
+		if (errno != ENOENT || mkdir(p->dir, 0755) < 0 ||
+		    rename(path, dst) < 0)
+			goto drop;
+	}
+	/* written over later: writable by its owner again */
+	chmod(dst, 0600);
+	p->n++;
+	return;
+drop:
+	unlink(path);
+}
+
+/* Write data to a file in dir named name: over a spare from sparedir
+ * when one is free, else a new temporary file; then rename it. */
 static int put_file(const char *dir, const char *name, const void *data,
-                    size_t len, int do_fsync)
+                    size_t len, int do_fsync, const char *sparedir)
 {
 	char tmp[PATH_MAX], dst[PATH_MAX];
-	int fd;
+	int fd = -1;
 
-	snprintf(tmp, sizeof(tmp), "%s/tmp_docket_XXXXXX", dir);
 	snprintf(dst, sizeof(dst), "%s/%s", dir, name);
-	fd = mkstemp(tmp);
+	if (sparedir) {
+		fd = spare_take(sparedir, len, tmp, sizeof(tmp));
+		if (fd >= 0 && ftruncate(fd, (off_t)len) < 0) {
+			close(fd);
+			unlink(tmp);
+			fd = -1;
+		}
+	}
+	if (fd < 0) {
+		snprintf(tmp, sizeof(tmp), "%s/tmp_docket_XXXXXX", dir);
+		fd = mkstemp(tmp);
+	}
 	if (fd < 0)
 		return dk_error_set_errno(DK_EIO, "cannot create %s", tmp);
 	if (write_all(fd, data, len) < 0 || (do_fsync && fsync(fd) < 0)) {
@@ -213,7 +386,8 @@ static int fsync_dir(const char *dir)
 
 /* Pack and index bytes are complete; give them their names. */
 static int publish(const char *objdir, struct buf *pack, struct buf *idx,
-                   const unsigned char sum[20], int do_fsync, char *keep)
+                   const unsigned char sum[20], int do_fsync, char *keep,
+                   const char *sparedir)
 {
 	char dir[PATH_MAX], name[64], hex[41];
 	int rc;
@@ -245,17 +419,19 @@ static int publish(const char *objdir, struct buf *pack, struct buf *idx,
 		if ((!spare[0] || rename(spare, keep) < 0) &&
 		    (rc = put_file(dir, strrchr(keep, '/') + 1,
 		                   DK_PACK_KEEP_MARK, strlen(DK_PACK_KEEP_MARK),
-		                   0)) < 0) {
+		                   0, NULL)) < 0) {
 			keep[0] = '\0';
 			return rc;
 		}
 	}
 	/* the pack first: a reader finds packs through their index */
 	snprintf(name, sizeof(name), "pack-%s.pack", hex);
-	if ((rc = put_file(dir, name, pack->p, pack->len, do_fsync)) < 0)
+	if ((rc = put_file(dir, name, pack->p, pack->len, do_fsync, sparedir)) <
+	    0)
 		return rc;
 	snprintf(name, sizeof(name), "pack-%s.idx", hex);
-	if ((rc = put_file(dir, name, idx->p, idx->len, do_fsync)) < 0)
+	if ((rc = put_file(dir, name, idx->p, idx->len, do_fsync, sparedir)) <
+	    0)
 		return rc;
 	if (do_fsync && (rc = fsync_dir(dir)) < 0)
 		return rc;
@@ -277,8 +453,8 @@ static int entry_header(unsigned char *out, enum dk_obj_type t, size_t size)
 	return n;
 }
 
-int dk_pack_write(const char *objdir, const struct dk_obj *objs, size_t n,
-                  int do_fsync, char *keep)
+int dk_pack_write(const char *objdir, const char *sparedir,
+                  const struct dk_obj *objs, size_t n, int do_fsync, char *keep)
 {
 	struct buf pack = { 0 }, idx = { 0 };
 	struct ent *ents = calloc(n ? n : 1, sizeof(*ents));
@@ -327,7 +503,7 @@ int dk_pack_write(const char *objdir, const struct dk_obj *objs, size_t n,
 	sha1(sum, pack.p, pack.len);
 	if (buf_put(&pack, sum, 20) < 0 || build_idx(&idx, ents, k, sum) < 0)
 		goto out;
-	rc = publish(objdir, &pack, &idx, sum, do_fsync, keep);
+	rc = publish(objdir, &pack, &idx, sum, do_fsync, keep, sparedir);
 out:
 	free(pack.p);
 	free(idx.p);
@@ -418,8 +594,10 @@ static int u64_cmp(const void *a, const void *b)
 }
 
 /* Merge the given packs into one by copying their (non-delta) entries. */
-static int merge(const char *objdir, struct src **s, size_t n, int do_fsync)
+static int merge(const char *objdir, const char *sparedir, struct src **s,
+                 size_t n, int do_fsync)
 {
+	struct pool pool = { sparedir, 0, 0 };
 	struct buf pack = { 0 }, idx = { 0 };
 	struct ent *ents = NULL;
 	size_t total = 0, i, j, k = 0;
@@ -500,15 +678,18 @@ static int merge(const char *objdir, struct src **s, size_t n, int do_fsync)
 		rc = 0;
 		goto out;
 	}
-	if ((rc = publish(objdir, &pack, &idx, sum, do_fsync, NULL)) < 0)
+	if ((rc = publish(objdir, &pack, &idx, sum, do_fsync, NULL, sparedir)) <
+	    0)
 		goto out;
 	for (i = 0; i < n; i++) {
 		char p[PATH_MAX + 8];
 
+		/* the index first, as git does: no reader finds a pack
+		 * through an index whose pack is gone */
 		snprintf(p, sizeof(p), "%s.idx", s[i]->base);
-		unlink(p);
+		spare_put(&pool, p);
 		snprintf(p, sizeof(p), "%s.pack", s[i]->base);
-		unlink(p);
+		spare_put(&pool, p);
 	}
 	rc = 1;
 out:
@@ -579,8 +760,8 @@ void dk_pack_drop_stale_keeps(const char *objdir)
 	closedir(d);
 }
 
-static int maintain_once(const char *objdir, int do_fsync, int fanin,
-                         size_t base)
+static int maintain_once(const char *objdir, const char *sparedir, int do_fsync,
+                         int fanin, size_t base)
 {
 	char dir[PATH_MAX];
 	struct src *all = NULL, **pick = NULL;
@@ -648,7 +829,7 @@ static int maintain_once(const char *objdir, int do_fsync, int fanin,
 			pick[k++] = &all[i];
 		}
 		if (k >= 2)
-			rc = merge(objdir, pick, k, do_fsync);
+			rc = merge(objdir, sparedir, pick, k, do_fsync);
 	}
 out:
 	for (i = 0; i < n; i++)
@@ -658,13 +839,14 @@ out:
 	return rc;
 }
 
-int dk_pack_maintain(const char *objdir, int do_fsync, int fanin, size_t base)
+int dk_pack_maintain(const char *objdir, const char *sparedir, int do_fsync,
+                     int fanin, size_t base)
 {
 	int rc, merges = 0;
 
 	/* each merge may fill the next level; stop when none is due */
-	while (merges < 8 &&
-	       (rc = maintain_once(objdir, do_fsync, fanin, base)) > 0)
+	while (merges < 8 && (rc = maintain_once(objdir, sparedir, do_fsync,
+	                                         fanin, base)) > 0)
 		merges++;
 	return merges ? merges : rc;
 }

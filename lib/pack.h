@@ -34,9 +34,17 @@ void dk_obj_hash(struct dk_obj *o);
  * ref reaches the pack's objects. When keep holds a path on entry, that
  * file (a keep file docket made earlier, with DK_PACK_KEEP_MARK) is
  * renamed into place instead of a new one written.
+ *
+ * sparedir (may be NULL) is the spare pool: a directory on the same file
+ * system as objdir, used by no one but docket appenders holding the
+ * append lock. Pack and index are written over spare files there when
+ * one is free, and dk_pack_maintain moves the files a merge made
+ * redundant into it instead of unlinking them (see pack.c: freeing
+ * blocks can cost a device discard each).
  */
-int dk_pack_write(const char *objdir, const struct dk_obj *objs, size_t n,
-                  int do_fsync, char *keep);
+int dk_pack_write(const char *objdir, const char *sparedir,
+                  const struct dk_obj *objs, size_t n, int do_fsync,
+                  char *keep);
 
 /* Remove keep files docket left behind; call with the append lock held. */
 void dk_pack_drop_stale_keeps(const char *objdir);
@@ -48,6 +56,7 @@ void dk_pack_drop_stale_keeps(const char *objdir);
  * merges, 0 when none was due, <0 on error (the ledger is intact either
  * way).
  */
-int dk_pack_maintain(const char *objdir, int do_fsync, int fanin, size_t base);
+int dk_pack_maintain(const char *objdir, const char *sparedir, int do_fsync,
+                     int fanin, size_t base);
 
 #endif

@@ -42,9 +42,10 @@ check_ledger() {
 	python3 "$CHECK" log.json acked maybe
 }
 
-# L, acked and maybe as they were after setup
+# L, acked and maybe as they were after setup ($BASE: which ledger)
+BASE=base
 fresh_copy() {
-	rm -rf L && cp -a base L && cp acked.base acked && : >maybe
+	rm -rf L && cp -a $BASE L && cp acked.$BASE acked && : >maybe
 }
 
 # sweep SYSCALL [FIRST]: kill at the FIRST (default 1st), next, ... call
@@ -186,6 +187,49 @@ test_expect_success 'docket init killed at each write/rename/link/fsync/syncfs: 
 	done &&
 	test "$(wc -l <init-points)" -ge 20
 '
+
+# The spare pool (lib/pack.c): an append writes its pack and index over
+# files a merge left in GITDIR/docket/spare, and a merge moves the packs
+# it made redundant there. Sweep the calls of both kinds of append.
+test_expect_success 'setup: a ledger whose pool holds spares, one about to merge' '
+	cp -a base spares && cp acked.base acked.spares &&
+	i=4 && while [ $i -le 20 ]; do
+		docket note --ledger spares "before $i" >/dev/null || exit 1
+		echo "before $i" >>acked.spares
+		i=$((i + 1))
+	done &&
+	test -n "$(ls spares/docket/spare)" &&
+	cp -a spares merging && cp acked.spares acked.merging &&
+	while [ $i -le 31 ]; do
+		docket note --ledger merging "before $i" >/dev/null || exit 1
+		echo "before $i" >>acked.merging
+		i=$((i + 1))
+	done
+'
+
+# nothing in the pool may also be a pack: a spare is written over
+pool_clean() {
+	test -z "$(find L/docket/spare -type f -links +1 2>/dev/null)" || {
+		echo "a spare is linked twice"; return 1; }
+	for f in L/docket/spare/*; do
+		[ -e "$f" ] || continue
+		i=$(stat -c %i "$f")
+		test -z "$(find L/objects -inum "$i")" ||
+			{ echo "spare $f is also a pack file"; return 1; }
+	done
+}
+
+for sc in write ftruncate fsync rename fcntl; do
+	test_expect_success "an append over spares killed at each $sc" "
+		BASE=spares && sweep $sc && pool_clean
+	"
+done
+
+for sc in rename chmod write fsync; do
+	test_expect_success "an append that merges into the pool killed at each $sc" "
+		BASE=merging && sweep $sc && pool_clean
+	"
+done
 
 test_expect_success 'the ledger is sound at the end, with no stale lock' '
 	check_ledger none &&

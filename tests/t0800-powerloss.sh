@@ -15,8 +15,9 @@ export ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0"
 
 # cut_at N [fsync]: copy L0 to L, append "cut-N" with the power cut at its
 # N-th crash point; print "ack" if the append reported success.
+BASE=L0
 cut_at() {
-	rm -rf L bk && cp -a L0 L && mkdir bk &&
+	rm -rf L bk && cp -a $BASE L && mkdir bk &&
 	out=$(DOCKET_FSYNC=${2:-1} LD_PRELOAD=$SHIM POWERLOSS_AT=$1 \
 		POWERLOSS_ROOT=$TRASH/L POWERLOSS_BACKUPS=$TRASH/bk \
 		docket note --ledger L "cut-$1" 2>/dev/null)
@@ -105,7 +106,62 @@ test_expect_success 'a cut after the append reported success loses nothing' '
 	docket verify --ledger L -q
 '
 
+# The spare pool (lib/pack.c): an append that writes its pack and index
+# over spare files, and one whose merge moves packs into the pool.
+test_expect_success 'setup: ledgers whose next append uses spares, or merges' '
+	cp -a L0 S0 && i=4 &&
+	while [ $i -le 20 ]; do
+		docket note --ledger S0 "n$i" >/dev/null || exit 1
+		i=$((i + 1))
+	done &&
+	test -n "$(ls S0/docket/spare)" &&
+	cp -a S0 M0 &&
+	while [ $i -le 31 ]; do
+		docket note --ledger M0 "n$i" >/dev/null || exit 1
+		i=$((i + 1))
+	done
+'
+
+# cut_all BASE: cut an append to BASE at each of its crash points
+cut_all() {
+	BASE=$1 &&
+	rm -rf C bk points && cp -a $BASE C && mkdir bk &&
+	LD_PRELOAD=$SHIM POWERLOSS_AT=0 POWERLOSS_ROOT=$TRASH/C \
+		POWERLOSS_BACKUPS=$TRASH/bk POWERLOSS_LOG=$TRASH/points \
+		docket note --ledger C counted >/dev/null &&
+	n=$(wc -l <points) && i=1 && acked=0 &&
+	while [ $i -le "$n" ]; do
+		r=$(cut_at $i) &&
+		docket verify --ledger L -q ||
+			{ echo "point $i: verify failed"; return 1; }
+		git -C L fsck --strict --no-dangling >/dev/null 2>&1 ||
+			{ echo "point $i: git fsck failed"; return 1; }
+		test -z "$(find L/docket/spare -type f -links +1 2>/dev/null)" ||
+			{ echo "point $i: a spare is linked twice"; return 1; }
+		if [ "$r" = ack ]; then
+			acked=$((acked + 1))
+			present $i || { echo "point $i: acknowledged record lost"; return 1; }
+		fi
+		docket note --ledger L "after-$i" >/dev/null &&
+			docket verify --ledger L -q ||
+			{ echo "point $i: next append failed"; return 1; }
+		i=$((i + 1))
+	done &&
+	echo "$BASE: $n crash points, $acked acknowledged before the cut"
+}
+
+test_expect_success 'an append over spares, cut at every crash point' '
+	cut_all S0 &&
+	grep -q " write .*/docket/spare/" points
+'
+
+test_expect_success 'an append whose merge fills the pool, cut at every crash point' '
+	cut_all M0 &&
+	grep -q " rename .*/docket/spare/" points
+'
+
 test_expect_success 'positive control: with fsync off the harness finds the loss' '
+	BASE=L0 &&
 	test "$(cut_at exit 0)" = ack &&
 	! present exit
 '
