@@ -64,10 +64,15 @@ int cmd_log(struct dk_cmd_ctx *ctx)
 		dk_cmd_errorf(ctx, "takes no operands");
 		return DK_EXIT_USAGE;
 	}
-	if (st.max == 0)
-		return 0;
 	if (ctx->json)
 		st.arr = json_array();
+	if (st.max == 0) {
+		/* nothing asked for: an empty list, still a list */
+		if (st.arr)
+			dk_print_json(st.arr, 0);
+		json_decref(st.arr);
+		return 0;
+	}
 	rc = dk_ledger_foreach_reverse(ctx->ledger, log_cb, &st);
 	if (rc < 0) {
 		json_decref(st.arr);

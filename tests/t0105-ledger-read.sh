@@ -51,6 +51,10 @@ test_expect_success 'log -n N and --max-count N' '
 	test "$(wc -l <out)" = 1 &&
 	docket log --ledger L -n 0 >out &&
 	test ! -s out &&
+	docket log --ledger L -n 0 --json >out &&
+	test "$(python3 -c "import json,sys; print(json.load(sys.stdin))" <out)" = "[]" &&
+	docket log --ledger L -n 2 --json >out &&
+	test "$(python3 -c "import json,sys; print([r[\"seq\"] for r in json.load(sys.stdin)])" <out)" = "[24, 23]" &&
 	docket log --ledger L -n 1000 >out &&
 	test "$(wc -l <out)" = 25 &&
 	tail -n 1 out | grep -q "^ *0 [0-9a-f]\{12\} $AT  genesis "
