@@ -454,13 +454,15 @@ static int read_head_oid(git_oid *out, struct dk_ledger *l)
 	return 0;
 }
 
+static int blob_lookup(git_blob **out, struct dk_ledger *l, const git_oid *id);
+
 static int read_blob_record(struct dk_record **out, struct dk_ledger *l,
                             const git_oid *id)
 {
 	git_blob *blob = NULL;
 	int rc;
 
-	if (git_blob_lookup(&blob, l->repo, id) < 0)
+	if (blob_lookup(&blob, l, id) < 0)
 		return git_fail(DK_EIO, "cannot read record blob");
 	if ((size_t)git_blob_rawsize(blob) > DK_MAX_RECORD) {
 		git_blob_free(blob);
@@ -499,6 +501,40 @@ static int commit_lookup(git_commit **out, struct dk_ledger *l,
 	int rc, attempt = 0;
 
 	while ((rc = git_commit_lookup(out, l->repo, id)) == GIT_ENOTFOUND &&
+	       odb_settle(l, attempt++))
+		;
+	return rc;
+}
+
+static int tree_lookup(git_tree **out, struct dk_ledger *l, const git_oid *id)
+{
+	int rc, attempt = 0;
+
+	while ((rc = git_tree_lookup(out, l->repo, id)) == GIT_ENOTFOUND &&
+	       odb_settle(l, attempt++))
+		;
+	return rc;
+}
+
+static int blob_lookup(git_blob **out, struct dk_ledger *l, const git_oid *id)
+{
+	int rc, attempt = 0;
+
+	while ((rc = git_blob_lookup(out, l->repo, id)) == GIT_ENOTFOUND &&
+	       odb_settle(l, attempt++))
+		;
+	return rc;
+}
+
+/* A path under root: git says GIT_ENOTFOUND both for a path that is not
+ * there and for a subtree it cannot read at the moment; call the path
+ * missing only once the object database has settled. */
+static int entry_bypath(git_tree_entry **out, struct dk_ledger *l,
+                        git_tree *root, const char *path)
+{
+	int rc, attempt = 0;
+
+	while ((rc = git_tree_entry_bypath(out, root, path)) == GIT_ENOTFOUND &&
 	       odb_settle(l, attempt++))
 		;
 	return rc;
@@ -634,9 +670,9 @@ int dk_ledger_read(struct dk_record **out, struct dk_ledger *l, uint64_t seq)
 		    DK_ENOTFOUND, "no record %llu (the head is %llu)",
 		    (unsigned long long)seq, (unsigned long long)l->seq);
 	dk_record_path(path, seq);
-	if (git_tree_lookup(&root, l->repo, &l->root) < 0)
+	if (tree_lookup(&root, l, &l->root) < 0)
 		return git_fail(DK_EIO, "cannot read the head tree");
-	rc = git_tree_entry_bypath(&e, root, path);
+	rc = entry_bypath(&e, l, root, path);
 	git_tree_free(root);
 	if (rc == GIT_ENOTFOUND)
 		return dk_error_set(DK_ETAMPERED, "record %llu is missing",
@@ -1300,11 +1336,11 @@ static int read_genesis(struct dk_record **out, struct dk_ledger *l)
 		return rc;
 	dk_record_path(path, 0);
 	if (commit_lookup(&commit, l, &head) < 0 ||
-	    git_commit_tree(&root, commit) < 0) {
+	    tree_lookup(&root, l, git_commit_tree_id(commit)) < 0) {
 		rc = git_fail(DK_EIO, "cannot read the head commit");
 		goto done;
 	}
-	rc = git_tree_entry_bypath(&e, root, path);
+	rc = entry_bypath(&e, l, root, path);
 	if (rc == GIT_ENOTFOUND) {
 		rc = dk_error_set(DK_ETAMPERED, "no record at %s", path);
 		goto done;

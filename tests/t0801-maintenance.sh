@@ -1,6 +1,6 @@
 #!/bin/sh
-# Concurrency under maintenance: 8 appenders while `git gc` and
-# `git pack-refs --all` run in a loop on the same ledger. Every record is
+# Concurrency under maintenance: 8 appenders and a reader while `git gc`
+# and `git pack-refs --all` run in a loop on the same ledger. Every record is
 # present once, the chain is linear, and git and docket both verify.
 . "$(dirname "$0")/lib.sh"
 
@@ -15,7 +15,16 @@ test_expect_success '8 appenders x 50 notes while git gc and pack-refs loop' '
 		git -C L pack-refs --all >/dev/null 2>&1
 		echo x >>maint-rounds
 	done ) &
-	m=$! && pids= &&
+	m=$! &&
+	# a reader too: a record, the newest ones, the head
+	{ ( while [ ! -f stop ]; do
+		for c in "show 1" "log -n 3" "head"; do
+			docket $c >/dev/null 2>rerr ||
+				echo "$c: $(cat rerr)" >>rfails
+		done
+		echo x >>read-rounds
+	done ) & } &&
+	r=$! && pids= &&
 	for w in 1 2 3 4 5 6 7 8; do
 		( for i in $(seq 1 50); do
 			docket note "w$w-$i" >/dev/null 2>err.$w.$i ||
@@ -23,8 +32,10 @@ test_expect_success '8 appenders x 50 notes while git gc and pack-refs loop' '
 		done ) &
 		pids="$pids $!"
 	done &&
-	wait $pids && touch stop && wait "$m" &&
+	wait $pids && touch stop && wait "$m" "$r" &&
 	{ test ! -s fails || { cat fails; false; }; } &&
+	{ test ! -s rfails || { cat rfails; false; }; } &&
+	test "$(wc -l <read-rounds)" -ge 1 &&
 	test "$(wc -l <maint-rounds)" -ge 1
 '
 
