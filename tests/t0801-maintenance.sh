@@ -18,7 +18,7 @@ test_expect_success '8 appenders x 50 notes while git gc and pack-refs loop' '
 	m=$! &&
 	# a reader too: a record, the newest ones, the head
 	{ ( while [ ! -f stop ]; do
-		for c in "show 1" "log -n 3" "head"; do
+		for c in "show 0" "log -n 3" "head"; do
 			docket $c >/dev/null 2>rerr ||
 				echo "$c: $(cat rerr)" >>rfails
 		done
