@@ -454,7 +454,8 @@ static int read_head_oid(git_oid *out, struct dk_ledger *l)
 	return 0;
 }
 
-static int blob_lookup(git_blob **out, struct dk_ledger *l, const git_oid *id);
+static int object_lookup(void *out, struct dk_ledger *l, const git_oid *id,
+                         git_object_t type);
 
 static int read_blob_record(struct dk_record **out, struct dk_ledger *l,
                             const git_oid *id)
@@ -462,7 +463,7 @@ static int read_blob_record(struct dk_record **out, struct dk_ledger *l,
 	git_blob *blob = NULL;
 	int rc;
 
-	if (blob_lookup(&blob, l, id) < 0)
+	if (object_lookup(&blob, l, id, GIT_OBJECT_BLOB) < 0)
 		return git_fail(DK_EIO, "cannot read record blob");
 	if ((size_t)git_blob_rawsize(blob) > DK_MAX_RECORD) {
 		git_blob_free(blob);
@@ -495,32 +496,14 @@ static int odb_settle(struct dk_ledger *l, int attempt)
 	return 1;
 }
 
-static int commit_lookup(git_commit **out, struct dk_ledger *l,
-                         const git_oid *id)
+/* git_object_lookup, looking again while the object database settles */
+static int object_lookup(void *out, struct dk_ledger *l, const git_oid *id,
+                         git_object_t type)
 {
 	int rc, attempt = 0;
 
-	while ((rc = git_commit_lookup(out, l->repo, id)) == GIT_ENOTFOUND &&
-	       odb_settle(l, attempt++))
-		;
-	return rc;
-}
-
-static int tree_lookup(git_tree **out, struct dk_ledger *l, const git_oid *id)
-{
-	int rc, attempt = 0;
-
-	while ((rc = git_tree_lookup(out, l->repo, id)) == GIT_ENOTFOUND &&
-	       odb_settle(l, attempt++))
-		;
-	return rc;
-}
-
-static int blob_lookup(git_blob **out, struct dk_ledger *l, const git_oid *id)
-{
-	int rc, attempt = 0;
-
-	while ((rc = git_blob_lookup(out, l->repo, id)) == GIT_ENOTFOUND &&
+	while ((rc = git_object_lookup(out, l->repo, id, type)) ==
+	           GIT_ENOTFOUND &&
 	       odb_settle(l, attempt++))
 		;
 	return rc;
@@ -589,7 +572,7 @@ static int load_head(struct dk_ledger *l)
 	if (l->cached && git_oid_equal(&head, &l->head))
 		return 0;
 	cache_drop(l);
-	if (commit_lookup(&commit, l, &head) < 0)
+	if (object_lookup(&commit, l, &head, GIT_OBJECT_COMMIT) < 0)
 		return git_fail(DK_EIO, "cannot read the head commit");
 	git_oid_cpy(&l->root, git_commit_tree_id(commit));
 	git_oid_cpy(&id, &l->root);
@@ -670,7 +653,7 @@ int dk_ledger_read(struct dk_record **out, struct dk_ledger *l, uint64_t seq)
 		    DK_ENOTFOUND, "no record %llu (the head is %llu)",
 		    (unsigned long long)seq, (unsigned long long)l->seq);
 	dk_record_path(path, seq);
-	if (tree_lookup(&root, l, &l->root) < 0)
+	if (object_lookup(&root, l, &l->root, GIT_OBJECT_TREE) < 0)
 		return git_fail(DK_EIO, "cannot read the head tree");
 	rc = entry_bypath(&e, l, root, path);
 	git_tree_free(root);
@@ -1018,10 +1001,11 @@ static int branch_is(struct dk_ledger *l, const git_oid *new_id)
  *
  * Why: on ext4, a rename over an existing ref waits for the new file's
  * blocks (auto_da_alloc), and with the `discard` mount option every block
- * freed (an old ref, a lock) costs a discard at the next journal commit:
- * 1-4 ms an append here, fsync or not. A writer killed between 2 and 5
- * leaves main.lock holding the new or the old id, both named by the
- * intent line, which ref_lock_recover() knows.
+ * freed (an old ref, a lock) costs a device discard, waited for at once
+ * without a journal, at the next commit with one: 1-4 ms an append
+ * here, fsync or not (docs/design.md, "Cost of a branch move"). A writer killed
+ * between 2 and 5 leaves main.lock holding the new or the old id, both named by
+ * the intent line, which ref_lock_recover() knows.
  *
  * 1 when the fast path does not apply (the lock is taken, the ref is
  * packed or symbolic, the branch keeps a reflog, or the file system
@@ -1335,8 +1319,9 @@ static int read_genesis(struct dk_record **out, struct dk_ledger *l)
 	if ((rc = read_head_oid(&head, l)) < 0)
 		return rc;
 	dk_record_path(path, 0);
-	if (commit_lookup(&commit, l, &head) < 0 ||
-	    tree_lookup(&root, l, git_commit_tree_id(commit)) < 0) {
+	if (object_lookup(&commit, l, &head, GIT_OBJECT_COMMIT) < 0 ||
+	    object_lookup(&root, l, git_commit_tree_id(commit),
+	                  GIT_OBJECT_TREE) < 0) {
 		rc = git_fail(DK_EIO, "cannot read the head commit");
 		goto done;
 	}

@@ -197,28 +197,42 @@ struct spare {
 	size_t blocks;
 };
 
+/* The pool as one write or merge sees it: listed once, on first use. */
+struct pool {
+	const char *dir; /* NULL: no pool */
+	int listed;
+	int no_leases; /* a lease was refused for a reason other than use */
+	struct spare sp[SPARE_FILES]; /* candidates not tried yet */
+	size_t n;
+	size_t files; /* files in the directory */
+};
+
 /* The pool's files, by name: "NNNN-ORIGINAL", NNNN its size in blocks. */
-static size_t spare_list(const char *dir, struct spare *out, size_t cap)
+static void pool_list(struct pool *p)
 {
 	struct dirent *e;
-	size_t n = 0;
-	DIR *d = opendir(dir);
+	DIR *d;
 
+	if (p->listed)
+		return;
+	p->listed = 1;
+	d = opendir(p->dir);
 	if (!d)
-		return 0;
-	while ((e = readdir(d)) && n < cap) {
+		return;
+	while ((e = readdir(d)) && p->n < SPARE_FILES) {
 		char *end;
 		unsigned long b = strtoul(e->d_name, &end, 10);
 
 		if (e->d_name[0] < '0' || e->d_name[0] > '9' || *end != '-' ||
-		    strlen(e->d_name) >= sizeof(out[n].name))
+		    strlen(e->d_name) >= sizeof(p->sp[0].name))
 			continue;
-		snprintf(out[n].name, sizeof(out[n].name), "%s", e->d_name);
-		out[n].blocks = b;
-		n++;
+		snprintf(p->sp[p->n].name, sizeof(p->sp[0].name), "%s",
+		         e->d_name);
+		p->sp[p->n].blocks = b;
+		p->n++;
 	}
 	closedir(d);
-	return n;
+	p->files = p->n;
 }
 
 static size_t blocks_of(size_t len)
@@ -232,27 +246,30 @@ static size_t blocks_of(size_t len)
  * grows; a larger one would free blocks when cut short). Returns an fd
  * (its path in path) or -1 when none is free.
  */
-static int spare_take(const char *dir, size_t len, char *path, size_t pathsz)
+static int spare_take(struct pool *p, size_t len, char *path, size_t pathsz)
 {
-	struct spare sp[SPARE_FILES];
-	size_t n = spare_list(dir, sp, SPARE_FILES), need = blocks_of(len);
+	size_t need = blocks_of(len);
 	int tries = 0;
 
-	while (n && tries < SPARE_TRIES) {
-		size_t i, best = n;
+	if (!p->dir || p->no_leases)
+		return -1;
+	pool_list(p);
+	while (p->n && tries < SPARE_TRIES) {
+		size_t i, best = p->n;
 		struct stat st;
 		int fd;
 
-		for (i = 0; i < n; i++) {
-			if (sp[i].blocks > need)
+		for (i = 0; i < p->n; i++) {
+			if (p->sp[i].blocks > need)
 				continue;
-			if (best == n || sp[i].blocks > sp[best].blocks)
+			if (best == p->n ||
+			    p->sp[i].blocks > p->sp[best].blocks)
 				best = i;
 		}
-		if (best == n)
+		if (best == p->n)
 			return -1;
-		snprintf(path, pathsz, "%s/%s", dir, sp[best].name);
-		sp[best] = sp[--n];
+		snprintf(path, pathsz, "%s/%s", p->dir, p->sp[best].name);
+		p->sp[best] = p->sp[--p->n];
 		tries++;
 		fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0 && errno == EACCES && chmod(path, 0600) == 0)
@@ -270,28 +287,24 @@ static int spare_take(const char *dir, size_t len, char *path, size_t pathsz)
 			/* linked elsewhere too (a crash between the two halves
 			 * of a rename, repaired by fsck): not a spare */
 			close(fd);
-			unlink(path);
+			if (unlink(path) == 0)
+				p->files--;
 			continue;
 		}
 		if (fcntl(fd, F_SETLEASE, F_WRLCK) < 0) {
-			int busy = errno == EAGAIN;
-
+			if (errno != EAGAIN)
+				p->no_leases = 1;
 			close(fd);
-			if (busy)
-				continue;
-			return -1; /* no leases here */
+			if (p->no_leases)
+				return -1;
+			continue; /* busy: left for a later append */
 		}
 		fcntl(fd, F_SETLEASE, F_UNLCK);
+		p->files--;
 		return fd;
 	}
 	return -1;
 }
-
-struct pool {
-	const char *dir; /* NULL: no pool */
-	size_t n;        /* files in it, counted once */
-	int counted;
-};
 
 /* A file no pack needs any more: into the pool, or unlinked. */
 static void spare_put(struct pool *p, const char *path)
@@ -304,13 +317,8 @@ static void spare_put(struct pool *p, const char *path)
 	    st.st_size > SPARE_MAX_BYTES || st.st_nlink != 1 ||
 	    st.st_uid != geteuid())
 		goto drop;
-	if (!p->counted) {
-		struct spare sp[SPARE_FILES];
-
-		p->n = spare_list(p->dir, sp, SPARE_FILES);
-		p->counted = 1;
-	}
-	if (p->n >= SPARE_FILES)
+	pool_list(p);
+	if (p->files >= SPARE_FILES)
 		goto drop;
 	snprintf(dst, sizeof(dst), "%s/%04zu-%s", p->dir,
 	         blocks_of((size_t)st.st_size), base ? base + 1 : path);
@@ -321,7 +329,7 @@ static void spare_put(struct pool *p, const char *path)
 	}
 	/* written over later: writable by its owner again */
 	chmod(dst, 0600);
-	p->n++;
+	p->files++;
 	return;
 drop:
 	unlink(path);
@@ -330,14 +338,14 @@ drop:
 /* Write data to a file in dir named name: over a spare from sparedir
  * when one is free, else a new temporary file; then rename it. */
 static int put_file(const char *dir, const char *name, const void *data,
-                    size_t len, int do_fsync, const char *sparedir)
+                    size_t len, int do_fsync, struct pool *pool)
 {
 	char tmp[PATH_MAX], dst[PATH_MAX];
 	int fd = -1;
 
 	snprintf(dst, sizeof(dst), "%s/%s", dir, name);
-	if (sparedir) {
-		fd = spare_take(sparedir, len, tmp, sizeof(tmp));
+	if (pool) {
+		fd = spare_take(pool, len, tmp, sizeof(tmp));
 		if (fd >= 0 && ftruncate(fd, (off_t)len) < 0) {
 			close(fd);
 			unlink(tmp);
@@ -387,7 +395,7 @@ static int fsync_dir(const char *dir)
 /* Pack and index bytes are complete; give them their names. */
 static int publish(const char *objdir, struct buf *pack, struct buf *idx,
                    const unsigned char sum[20], int do_fsync, char *keep,
-                   const char *sparedir)
+                   struct pool *pool)
 {
 	char dir[PATH_MAX], name[64], hex[41];
 	int rc;
@@ -426,12 +434,10 @@ static int publish(const char *objdir, struct buf *pack, struct buf *idx,
 	}
 	/* the pack first: a reader finds packs through their index */
 	snprintf(name, sizeof(name), "pack-%s.pack", hex);
-	if ((rc = put_file(dir, name, pack->p, pack->len, do_fsync, sparedir)) <
-	    0)
+	if ((rc = put_file(dir, name, pack->p, pack->len, do_fsync, pool)) < 0)
 		return rc;
 	snprintf(name, sizeof(name), "pack-%s.idx", hex);
-	if ((rc = put_file(dir, name, idx->p, idx->len, do_fsync, sparedir)) <
-	    0)
+	if ((rc = put_file(dir, name, idx->p, idx->len, do_fsync, pool)) < 0)
 		return rc;
 	if (do_fsync && (rc = fsync_dir(dir)) < 0)
 		return rc;
@@ -503,7 +509,11 @@ int dk_pack_write(const char *objdir, const char *sparedir,
 	sha1(sum, pack.p, pack.len);
 	if (buf_put(&pack, sum, 20) < 0 || build_idx(&idx, ents, k, sum) < 0)
 		goto out;
-	rc = publish(objdir, &pack, &idx, sum, do_fsync, keep, sparedir);
+	{
+		struct pool pool = { .dir = sparedir };
+
+		rc = publish(objdir, &pack, &idx, sum, do_fsync, keep, &pool);
+	}
 out:
 	free(pack.p);
 	free(idx.p);
@@ -597,7 +607,7 @@ static int u64_cmp(const void *a, const void *b)
 static int merge(const char *objdir, const char *sparedir, struct src **s,
                  size_t n, int do_fsync)
 {
-	struct pool pool = { sparedir, 0, 0 };
+	struct pool pool = { .dir = sparedir };
 	struct buf pack = { 0 }, idx = { 0 };
 	struct ent *ents = NULL;
 	size_t total = 0, i, j, k = 0;
@@ -678,8 +688,7 @@ static int merge(const char *objdir, const char *sparedir, struct src **s,
 		rc = 0;
 		goto out;
 	}
-	if ((rc = publish(objdir, &pack, &idx, sum, do_fsync, NULL, sparedir)) <
-	    0)
+	if ((rc = publish(objdir, &pack, &idx, sum, do_fsync, NULL, &pool)) < 0)
 		goto out;
 	for (i = 0; i < n; i++) {
 		char p[PATH_MAX + 8];

@@ -1,8 +1,15 @@
 # Sourced by t0804 and t0805 after tests/lib.sh: the I/O-error sweep of
-# one docket command (strace fault injection). Needs L.base, a copy of
+# one docket command (strace fault injection; skips the script without
+# strace, and under valgrind). Needs L.base, a copy of
 # the ledger L to start every attempt from.
 #
 #   sweep CMD SYSCALL ERRNO ARGS...   fail each call in turn; print counts
+
+skip_under_valgrind 'fault points are counted system calls, and valgrind makes its own'
+if ! command -v strace >/dev/null 2>&1; then
+	test_skip 'no strace' 'I/O error sweeps of approve and dispatch'
+	test_done
+fi
 
 # LeakSanitizer cannot run under ptrace
 STRACE_ASAN="$ASAN_OPTIONS:detect_leaks=0"

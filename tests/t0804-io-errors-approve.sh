@@ -9,14 +9,8 @@
 # command with the fault gone succeeds (or finds the vote recorded).
 DOCKET_FSYNC=1
 . "$(dirname "$0")/lib.sh"
-skip_under_valgrind 'fault points are counted system calls, and valgrind makes its own'
-
-if ! command -v strace >/dev/null 2>&1; then
-	test_skip 'no strace' 'I/O error sweeps of approve and dispatch'
-	test_done
-fi
-. "$SRC/tests/lib-approvals.sh"
 . "$SRC/tests/lib-io-errors.sh"
+. "$SRC/tests/lib-approvals.sh"
 test_expect_success 'setup: a refund proposal awaiting a support lead' '
 	setup_approvals &&
 	run_refund 30000 >run.json; test $? = 20 &&

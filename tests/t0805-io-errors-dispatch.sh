@@ -10,15 +10,9 @@
 # twice, whatever failed (the provider counts side effects per key).
 DOCKET_FSYNC=1
 . "$(dirname "$0")/lib.sh"
-skip_under_valgrind 'fault points are counted system calls, and valgrind makes its own'
-
-if ! command -v strace >/dev/null 2>&1; then
-	test_skip 'no strace' 'I/O error sweeps of approve and dispatch'
-	test_done
-fi
+. "$SRC/tests/lib-io-errors.sh"
 . "$SRC/tests/lib-provider.sh"
 . "$SRC/tests/lib-dispatch.sh"
-. "$SRC/tests/lib-io-errors.sh"
 PROVIDER_MAX_SECONDS=600
 dispatch_setup || exit 1
 
